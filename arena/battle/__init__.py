@@ -1,0 +1,1 @@
+"""A round: sides, blinding policy, turns, timings, vote -> record."""

@@ -1,0 +1,1 @@
+"""The `arena` command: a thin shell over the core, sharing it with the TUI."""

@@ -1,0 +1,64 @@
+"""Entry point: `arena` opens the TUI; subcommands do the jobs a person scripts.
+
+Each subcommand lives in its own module `arena/cli/cmd_<name>.py` exposing
+`register(subparsers) -> None` which adds a parser whose `func(args) -> int` runs it.
+Errors: an `ArenaError` becomes one paragraph on stderr and its exit code; usage errors exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from arena import __version__
+from arena.errors import EXIT_USAGE, ArenaError
+
+# Order is the order in `arena --help`.
+COMMAND_MODULES = [
+    "tui",  # arena tui / arena demo / arena play (the default when no subcommand is given)
+    "models",  # arena models / pull / quantize / prepare-demo
+    "check",  # arena check
+    "stats",  # arena stats
+    "data",  # arena export / merge
+]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that exits 2 with a one-paragraph message instead of a usage dump."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        sys.stderr.write(f"arena: {message}. Run '{self.prog} --help' for usage.\n")
+        raise SystemExit(EXIT_USAGE)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="arena", description="Quant Arena: is a big model at a harsh quant better than a small one at a light quant, for you?")
+    parser.add_argument("--version", action="version", version=f"quant-arena {__version__}")
+    parser.add_argument("--config", "-c", metavar="FILE", help="models.yaml to use (default: $ARENA_CONFIG, ./models.yaml, or the shipped one)")
+    parser.add_argument("--db", metavar="FILE", help="vote database (default: $ARENA_DB or the user data dir)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in COMMAND_MODULES:
+        module = importlib.import_module(f"arena.cli.cmd_{name}")
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        args = parser.parse_args([*(argv if argv is not None else sys.argv[1:]), "tui"])
+    try:
+        return int(args.func(args) or 0)
+    except ArenaError as exc:
+        sys.stderr.write(f"arena: {exc.render()}\n")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("arena: interrupted.\n")
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Prompt suites: built-in categorized prompts (suites/*.yaml), drawing order, objective checks."""

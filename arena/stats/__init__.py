@@ -1,0 +1,1 @@
+"""Statistics as pure functions over aggregated vote counts. No I/O, no Textual."""
