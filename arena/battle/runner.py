@@ -1,0 +1,88 @@
+"""Drive one turn of a round on two engines: schedule, stream into the pacer, record results in the round.
+
+Runs in a background thread; the caller (TUI or CLI) polls `pacer.visible(now)` to draw and gets `on_done` when both
+sides have finished. The round is mutated only from the runner thread while the turn runs; readers wait for on_done.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from arena.battle.pacing import Pacer
+from arena.battle.round import Round
+from arena.config.types import Schedule
+from arena.engine.scheduler import Scheduler
+from arena.engine.types import Engine, Event, Failed, Finished, TextDelta
+
+
+class TurnRunner:
+    def __init__(
+        self,
+        engines: tuple[Engine, Engine],
+        round_: Round,
+        pacer: Pacer,
+        *,
+        schedule: Schedule = Schedule.AUTO,
+        on_done: Callable[[], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.engines = engines
+        self.round = round_
+        self.pacer = pacer
+        self.on_done = on_done
+        self._clock = clock
+        self._scheduler = Scheduler()
+        self._mode = schedule.value
+        self._thread: threading.Thread | None = None
+        self.started_at: float | None = None
+        self.finished_at: float | None = None
+
+    def start(self, messages: tuple[list, list]) -> None:
+        params = (self.round.params_for(0), self.round.params_for(1))
+        self.started_at = self._clock()
+        self._thread = threading.Thread(
+            target=self._run, args=(messages, params), name="arena-turn", daemon=True
+        )
+        self._thread.start()
+
+    def _on_event(self, side: int, event: Event) -> None:
+        now = self._clock()
+        if isinstance(event, TextDelta):
+            self.round.add_text(side, event.text)
+            self.pacer.feed(side, event.text, now)
+        elif isinstance(event, (Finished, Failed)):
+            self.round.finish(side, event)
+            self.pacer.finish(side, now)
+
+    def _run(self, messages: tuple[list, list], params: tuple) -> None:
+        results = None
+        try:
+            results = self._scheduler.run_pair(self.engines, messages, params, self._mode, self._on_event)  # type: ignore[arg-type]
+            # A side whose stream ended without a terminal event (should not happen) is closed as an error.
+            for side, result in enumerate(results):
+                st = self.round.turns[-1].sides[side]
+                if not st.done:
+                    self._on_event(side, result)
+        except Exception as exc:  # a bug in a callback: close both sides as errors so the UI never hangs
+            from arena.errors import EngineError
+
+            for side in (0, 1):
+                if not self.round.turns[-1].sides[side].done:
+                    self._on_event(side, Failed(EngineError(f"The round failed: {exc!r}")))
+        finally:
+            self.finished_at = self._clock()
+            if self.on_done is not None:
+                self.on_done()
+
+    def cancel(self) -> None:
+        self._scheduler.cancel()
+
+    def join(self, timeout: float | None = None) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()

@@ -1,0 +1,151 @@
+"""`arena export` (CSV, JSONL, FastChat battles) and `arena merge` (votes from another arena DB)."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TextIO
+
+from arena import paths
+from arena.errors import ArenaError, UsageError
+
+
+def add_filter_args(p: argparse.ArgumentParser, *, leaks_default: bool) -> None:
+    """The vote filters shared with `arena stats`."""
+    p.add_argument("--matchup", metavar="ID", help="only this matchup")
+    p.add_argument("--category", metavar="C", help="only votes on prompts of this category (e.g. code, math)")
+    p.add_argument("--since", metavar="DATE", help="only votes at or after DATE (YYYY-MM-DD or ISO date-time; naive = UTC)")
+    p.add_argument("--until", metavar="DATE", help="only votes up to DATE, inclusive (a bare date includes that whole day)")
+    p.add_argument("--voter", metavar="NAME", help="only votes cast by this voter")
+    leaks = p.add_mutually_exclusive_group()
+    leaks.add_argument(
+        "--include-leaks", dest="include_leaks", action="store_true", default=leaks_default,
+        help="keep votes whose answers named a model family" + (" (the default here)" if leaks_default else ""),
+    )  # fmt: skip
+    leaks.add_argument("--exclude-leaks", dest="include_leaks", action="store_false", help="drop identity-leak votes")
+
+
+def filters_from_args(args: argparse.Namespace):  # -> arena.store.Filters (imported lazily: keeps --help fast)
+    from arena.store import Filters
+
+    filters = Filters(
+        matchup=args.matchup, category=args.category, since=args.since, until=args.until, voter=args.voter,
+        include_leaks=bool(args.include_leaks),
+    )  # fmt: skip
+    filters.where()  # validate --since/--until now: a UsageError before any output file is touched
+    return filters
+
+
+def _db_path(args: argparse.Namespace) -> Path:
+    return Path(args.db).expanduser() if getattr(args, "db", None) else paths.default_db_path()
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = subparsers.add_parser(
+        "export",
+        help="write the votes as CSV, JSONL or FastChat battles",
+        description=(
+            "Write the recorded votes, oldest first. jsonl: one vote per line with every column, exact (text round-trips "
+            "byte for byte). csv: the same columns, structured ones as JSON. fastchat: a JSON list in the battle format "
+            "of FastChat's clean_battle_*.json, readable by its elo_analysis.py. Unlike `arena stats`, identity-leak votes "
+            "are included (column identity_leak) unless --exclude-leaks is given."
+        ),
+    )
+    p.add_argument("--format", "-f", choices=("jsonl", "csv", "fastchat"), default="jsonl", help="output format (default jsonl)")
+    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default: standard output)")
+    add_filter_args(p, leaks_default=True)
+    p.set_defaults(func=run_export)
+
+    m = subparsers.add_parser(
+        "merge",
+        help="copy votes from another arena vote database into this one",
+        description=(
+            "Copy every vote (and its models' facts) from OTHER, another Quant Arena votes.db, into this database "
+            "(--db / ARENA_DB). Votes already present (same uuid) are skipped, so merging twice adds nothing. "
+            "OTHER is opened read-only."
+        ),
+    )
+    m.add_argument("other", metavar="OTHER.db", help="the database to copy votes from")
+    m.set_defaults(func=run_merge)
+
+
+@contextlib.contextmanager
+def _output(target: str | None, fmt: str) -> Iterator[TextIO]:
+    """stdout, or FILE written via FILE.partial and renamed at the end: an interrupted export never looks complete."""
+    newline = "" if fmt == "csv" else "\n"
+    if target is None or target == "-":
+        stream = sys.stdout
+        if fmt == "csv":
+            stream.reconfigure(newline="", errors="backslashreplace")  # type: ignore[attr-defined]
+        yield stream
+        stream.flush()
+        return
+    final = Path(target).expanduser()
+    if final.exists() and not final.is_file():  # /dev/null, a FIFO, /dev/stdout: write in place, never rename over it
+        try:
+            with open(final, "w", encoding="utf-8", newline=newline, errors="backslashreplace") as stream:
+                yield stream
+        except OSError as exc:
+            raise ArenaError(f"Cannot write {final}: {exc.strerror or exc}", "choose a writable path with -o FILE") from exc
+        return
+    partial = final.with_name(final.name + ".partial")
+    try:
+        # errors="backslashreplace": CSV is the one non-ASCII writer; a lone surrogate must not abort a long export.
+        handle = open(partial, "w", encoding="utf-8", newline=newline, errors="backslashreplace")
+    except OSError as exc:
+        raise ArenaError(f"Cannot write {final}: {exc.strerror or exc}", "choose a writable path with -o FILE") from exc
+    try:
+        with handle:
+            yield handle
+        os.replace(partial, final)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            partial.unlink()
+        raise
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from arena.store import VoteStore
+    from arena.store.export import WRITERS
+
+    filters = filters_from_args(args)
+    db = _db_path(args)
+    store = VoteStore(db, create=False)
+    try:
+        try:
+            with _output(args.output, args.format) as out:
+                n = WRITERS[args.format](store.iter_votes(filters), out)
+        except OSError as exc:
+            raise ArenaError(f"Writing the export failed: {exc.strerror or exc}", "check free space and the -o path") from exc
+    finally:
+        store.close()
+    where = args.output if args.output not in (None, "-") else "standard output"
+    sys.stderr.write(f"arena: exported {n} vote{'s' * (n != 1)} from {db} to {where} ({args.format}).\n")
+    return 0
+
+
+def run_merge(args: argparse.Namespace) -> int:
+    from arena.store import VoteStore
+
+    other = Path(args.other).expanduser()
+    if not other.is_file():
+        raise UsageError(f"Cannot merge {other}: there is no such file", "give the path of another arena votes.db")
+    store = VoteStore(_db_path(args))
+    try:
+        result = store.merge_from(other)
+    finally:
+        store.close()
+    print(
+        f"Merged {other} into {store.path}: {result.added} vote{'s' * (result.added != 1)} added, "
+        f"{result.skipped} already present (skipped), {result.models_added} new model{'s' * (result.models_added != 1)}."
+    )
+    if result.models_differing:
+        print(
+            "Note: these model ids name different files in the two databases (fingerprints differ); "
+            f"this database's facts were kept: {', '.join(result.models_differing)}."
+        )
+    return 0

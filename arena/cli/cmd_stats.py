@@ -1,0 +1,118 @@
+"""`arena stats`: win rates, significance, position bias and Bradley-Terry ratings from the vote database."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from arena import paths
+from arena.battle.record import ModelFacts
+from arena.errors import ArenaError, UsageError
+from arena.stats.bradley_terry import DEFAULT_ROUNDS, DEFAULT_SEED
+from arena.stats.render import render_text
+from arena.stats.report import Report, build_report
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = subparsers.add_parser(
+        "stats",
+        help="win rates with 95%% CIs, p-values, position bias and ratings",
+        description=(
+            "Statistics over the recorded votes: each matchup's win rate over decided votes (Wilson 95% CI), exact "
+            "binomial p-value, votes likely still needed for p < 0.05, ties-as-half rate, left/right position bias, "
+            "per-category breakdown and Bradley-Terry ratings with bootstrap CIs. Votes whose answers named a model "
+            "(identity leaks) are left out unless --include-leaks is given."
+        ),
+    )
+    p.add_argument("--matchup", metavar="ID", help="only this matchup (default: every matchup with votes)")
+    p.add_argument("--category", metavar="C", help="only votes on prompts of this category (e.g. code, math)")
+    p.add_argument("--since", metavar="DATE", help="only votes at or after DATE (YYYY-MM-DD, or an ISO date-time; naive times are UTC)")
+    p.add_argument("--until", metavar="DATE", help="only votes up to DATE; a bare date includes that whole day")
+    p.add_argument("--voter", metavar="NAME", help="only votes cast by this voter")
+    p.add_argument("--include-leaks", action="store_true", help="keep votes flagged as identity leaks")
+    p.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    p.add_argument("--rounds", type=int, default=DEFAULT_ROUNDS, metavar="N", help=f"bootstrap rounds for rating CIs (default {DEFAULT_ROUNDS}; 0: none)")
+    p.add_argument("--seed", type=int, default=DEFAULT_SEED, metavar="N", help=f"bootstrap seed (default {DEFAULT_SEED})")
+    p.set_defaults(func=run)
+
+
+def _labels(config_arg: str | None, facts: Mapping[str, ModelFacts]) -> dict[str, str]:
+    """Display names: models.yaml's when it loads, else the names stored with the votes, else the ids.
+
+    Labels are a nicety: a missing or broken config must not stop `arena stats` (the votes carry model ids).
+    """
+    labels = {model_id: fact.name for model_id, fact in facts.items() if fact.name}
+    try:
+        from arena.config.loader import load_config
+
+        config = load_config(Path(config_arg) if config_arg else None)
+    except (ArenaError, OSError):
+        return labels
+    for model_id, spec in config.models.items():
+        name = spec.name or model_id
+        # The quant is the point of the comparison: "Qwen2.5 14B Q2_K" says more than "Qwen2.5 14B".
+        labels[model_id] = f"{name} {spec.quant}" if spec.quant and spec.quant not in name else name
+    return labels
+
+
+def _filters_dict(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "matchup": args.matchup,
+        "category": args.category,
+        "since": args.since,
+        "until": args.until,
+        "voter": args.voter,
+        "include_leaks": bool(args.include_leaks),
+    }
+
+
+def _no_votes_line(db: Path, args: argparse.Namespace) -> str:
+    narrowed = [f"{k} {v}" for k, v in _filters_dict(args).items() if v not in (None, False)]
+    where = f" matching {', '.join(narrowed)}" if narrowed else ""
+    return f"No votes yet{where} in {db}. Play a few rounds with `arena` (or `arena demo`), then run `arena stats` again."
+
+
+def collect_reports(args: argparse.Namespace, db: Path) -> list[Report]:
+    """One Report per matchup that has votes under the filters."""
+    from arena.store import Filters, VoteStore  # imported here so `arena --help` stays fast
+
+    base = _filters_dict(args)
+    with VoteStore(db, create=False) as store:
+        matchup_ids = [args.matchup] if args.matchup else store.matchups()
+        labels = _labels(args.config, store.models())
+        reports: list[Report] = []
+        for matchup_id in matchup_ids:
+            models = store.matchup_models(matchup_id)
+            if models is None:
+                continue
+            rows = store.aggregate(Filters(**{**base, "matchup": matchup_id}))
+            if not rows:
+                continue
+            big, small = models
+            reports.append(build_report(rows, big, small, labels, matchup=matchup_id, rounds=args.rounds, seed=args.seed))
+    return reports
+
+
+def run(args: argparse.Namespace) -> int:
+    from arena.store import Filters
+
+    if args.rounds < 0:
+        raise UsageError(f"--rounds {args.rounds} is negative", "give 0 (no bootstrap) or a positive number such as 1000")
+    Filters(**_filters_dict(args)).where()  # UsageError for a bad --since/--until even when there is no database yet
+    db = Path(args.db).expanduser() if args.db else paths.default_db_path()
+    # Do not let a stats query create an empty database as a side effect.
+    reports = collect_reports(args, db) if db.is_file() else []
+    if args.json:
+        payload = {"db": str(db), "filters": _filters_dict(args), "reports": [r.to_dict() for r in reports]}
+        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+        return 0
+    if not reports:
+        sys.stdout.write(_no_votes_line(db, args) + "\n")
+        return 0
+    note = "" if args.include_leaks else "Votes flagged as identity leaks are excluded (--include-leaks keeps them).\n"
+    sys.stdout.write("\n\n".join(render_text(r).rstrip("\n") for r in reports) + "\n\n" + note)
+    return 0

@@ -1,0 +1,114 @@
+"""`arena` / `arena tui` / `arena demo` / `arena play` / `arena serve`: the Textual app over the core."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+
+from arena.config.types import DisplayPolicy
+from arena.errors import UsageError
+from arena.paths import default_db_path
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--matchup", "-m", metavar="ID", help="open this matchup directly (default: the picker)")
+    p.add_argument("--policy", choices=[x.value for x in DisplayPolicy], help="display policy (default from models.yaml: paced)")
+    p.add_argument("--force", action="store_true", help="load even if the RAM preflight says the models do not fit")
+    p.add_argument("--seed", type=int, help="seed for side assignment and sampling seeds (reproducible sessions)")
+    p.add_argument("--voter", metavar="NAME", help="your name, recorded with each vote (teams pooling votes)")
+    p.add_argument("--suite", metavar="NAME|PATH", help="prompt suite: rounds draw its next unvoted prompt (see `arena suites`)")
+    p.add_argument("--category", metavar="C", help="with --suite: only this category; without: category of free prompts")
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("tui", help="open the arena (the default when no command is given)")
+    _common(p)
+    p.set_defaults(func=run_tui)
+
+    p = sub.add_parser("demo", help="open the offline demo matchup (two small models shipped in PyPI packages)")
+    _common(p)
+    p.set_defaults(func=run_demo)
+
+    p = sub.add_parser("play", help="suite mode: `arena play --suite NAME [--category C]`")
+    _common(p)
+    p.set_defaults(func=run_play)
+
+    p = sub.add_parser("serve", help="serve the arena in a web browser (textual-serve)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    _common(p)
+    p.set_defaults(func=run_serve)
+
+
+def build_app(args: argparse.Namespace):  # -> ArenaApp; the import is deferred so `arena check` never loads Textual
+    from arena.config.loader import load_config
+    from arena.tui.app import ArenaApp
+
+    config = load_config(args.config)
+    if args.matchup and args.matchup not in config.matchups:
+        import difflib
+
+        close = difflib.get_close_matches(args.matchup, list(config.matchups), n=1)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        raise UsageError(
+            f"There is no matchup '{args.matchup}' in {config.path}",
+            f"{hint}pick one of: {', '.join(config.matchups)}",
+        )
+    suite = None
+    if args.suite:
+        from arena.prompts.suite import load_suite
+
+        suite = load_suite(args.suite)
+        if args.category and not any(p.category == args.category for p in suite.prompts):
+            cats = sorted({p.category for p in suite.prompts})
+            raise UsageError(f"Suite '{suite.id}' has no prompts in category '{args.category}'", f"use one of: {', '.join(cats)}")
+    return ArenaApp(
+        config,
+        args.db or default_db_path(),
+        matchup_id=args.matchup or None,
+        policy=DisplayPolicy(args.policy) if args.policy else None,
+        suite=suite,
+        category=args.category,
+        force=args.force,
+        seed=args.seed,
+        voter=args.voter,
+    )
+
+
+def run_tui(args: argparse.Namespace) -> int:
+    app = build_app(args)
+    app.run()
+    return app.return_code or 0
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    args.matchup = args.matchup or "demo"
+    return run_tui(args)
+
+
+def run_play(args: argparse.Namespace) -> int:
+    if not args.suite:
+        raise UsageError("`arena play` needs a prompt suite", "add --suite NAME (e.g. --suite all, --suite math) or --suite PATH")
+    return run_tui(args)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    try:
+        from textual_serve.server import Server
+    except ImportError:
+        raise UsageError("`arena serve` needs textual-serve", "pip install 'quant-arena[serve]' (or textual-serve)") from None
+    argv = [sys.executable, "-m", "arena"]
+    if args.config:
+        argv += ["--config", args.config]
+    if args.db:
+        argv += ["--db", args.db]
+    argv.append("tui")
+    for opt in ("matchup", "policy", "seed", "voter", "suite", "category"):
+        value = getattr(args, opt)
+        if value is not None:
+            argv += [f"--{opt}", str(value)]
+    if args.force:
+        argv.append("--force")
+    Server(shlex.join(argv), host=args.host, port=args.port, title="Quant Arena").serve()
+    return 0

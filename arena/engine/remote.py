@@ -1,0 +1,485 @@
+"""An OpenAI-compatible server (llama-server, llama_cpp.server, vLLM, Ollama) streamed over server-sent events.
+
+Standard library only (http.client): `cancel()` can then shut the socket down from another thread, which wakes a read
+blocked in the worker at once. Timings are wall-clock around the stream; token counts come from the final `usage`
+chunk when the server sends one (we ask with stream_options.include_usage), otherwise they are the number of content
+deltas (servers send about one token per delta; an approximation, marked as such in the log).
+
+The API key goes into the Authorization header only: it is never logged nor put into an error message.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import logging
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from arena.engine.context import DoesNotFit, estimate_tokens, fit_messages, reply_room
+from arena.engine.types import ChatParams, Event, Failed, Finished, Message, ProgressCallback, TextDelta, Timings
+from arena.errors import EngineError
+
+if TYPE_CHECKING:
+    from arena.config.types import ModelSpec
+
+log = logging.getLogger("arena.engine.remote")
+
+MAX_ERROR_BODY = 64 * 1024
+
+
+class SSEParser:
+    """Incremental server-sent-events parser (the subset OpenAI-style servers use): yields each event's data."""
+
+    def __init__(self) -> None:
+        self._data: list[str] = []
+        self.other_lines = 0  # lines that are not SSE fields at all: a sign of a non-SSE response
+        self.first_other: str | None = None
+
+    def feed(self, raw: bytes) -> str | None:
+        """Feed one line (with or without its newline); return the event data when a blank line completes it."""
+        line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+        if not line:
+            return self.flush()
+        if line.startswith(":"):  # comment / keep-alive
+            return None
+        field, sep, value = line.partition(":")
+        if not sep:
+            self._note_other(line)
+            return None
+        if value.startswith(" "):
+            value = value[1:]
+        if field == "data":
+            self._data.append(value)
+        elif field not in ("event", "id", "retry"):
+            self._note_other(line)
+        return None
+
+    def flush(self) -> str | None:
+        if not self._data:
+            return None
+        data, self._data = "\n".join(self._data), []
+        return data
+
+    def _note_other(self, line: str) -> None:
+        self.other_lines += 1
+        if self.first_other is None:
+            self.first_other = line[:120]
+
+
+@dataclass
+class _Target:
+    scheme: str
+    host: str
+    port: int
+    path: str  # base path without a trailing slash, e.g. "/v1"
+
+    @property
+    def netloc(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+def _parse_base_url(base_url: str) -> _Target:
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise EngineError(
+            f"Bad server URL {base_url!r}: expected http(s)://host[:port]/v1", "fix base_url in models.yaml"
+        )
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return _Target(parts.scheme, parts.hostname, port, parts.path.rstrip("/"))
+
+
+def _error_message(body: bytes, limit: int = 300) -> str:
+    """The server's own words from an error body, on one line and at most `limit` characters."""
+    text = " ".join(_raw_error_message(body).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _raw_error_message(body: bytes) -> str:
+    """OpenAI, llama.cpp, FastAPI and plain-text error shapes."""
+    text = body.decode("utf-8", errors="replace").strip()
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        return text[:500] or "(empty response)"
+    if isinstance(doc, dict):
+        err = doc.get("error")
+        if isinstance(err, dict) and err.get("message"):
+            return str(err["message"])
+        if isinstance(err, str):
+            return err
+        if "detail" in doc:
+            return json.dumps(doc["detail"])[:500]
+        if doc.get("message"):
+            return str(doc["message"])
+    return text[:500]
+
+
+class RemoteEngine:
+    """A model behind an OpenAI-compatible /v1/chat/completions endpoint. Not thread-safe except `cancel()`."""
+
+    def __init__(
+        self,
+        model_id: str,
+        base_url: str,
+        model: str,
+        *,
+        api_key: str | None = None,
+        api_key_env: str | None = None,  # only used to name the variable in error messages
+        timeout_s: float = 60.0,
+        n_ctx: int | None = None,  # known server context: old turns are dropped by a character estimate
+        sampling_extensions: bool = True,  # send top_k/min_p/repeat_penalty (llama.cpp, Ollama, vLLM accept them)
+    ) -> None:
+        self.model_id = model_id
+        self.base_url = base_url
+        self.model = model
+        self._api_key = api_key
+        self.api_key_env = api_key_env
+        self.timeout_s = timeout_s
+        self.n_ctx = n_ctx
+        self.sampling_extensions = sampling_extensions
+        self._target = _parse_base_url(base_url)
+        self._loaded = False
+        self._cancel_requested = False
+        self._conn_lock = threading.Lock()
+        self._conn: http.client.HTTPConnection | None = None
+
+    @classmethod
+    def from_spec(cls, spec: ModelSpec, environ: dict[str, str] | None = None) -> RemoteEngine:
+        """Build from a models.yaml entry with a RemoteSource; the key is read from the named environment variable."""
+        import os
+
+        from arena.config.types import RemoteSource
+
+        source = spec.source
+        if not isinstance(source, RemoteSource):
+            raise EngineError(f"Model {spec.id} is not a remote model")
+        env = os.environ if environ is None else environ
+        key = env.get(source.api_key_env) if source.api_key_env else None
+        if source.api_key_env and not key:
+            raise EngineError(
+                f"Model {spec.id} needs an API key in the environment variable {source.api_key_env}, which is not set",
+                f"export {source.api_key_env}=... before starting arena",
+            )
+        return cls(
+            spec.id,
+            source.base_url,
+            source.model,
+            api_key=key,
+            api_key_env=source.api_key_env,
+            timeout_s=source.timeout_s,
+            n_ctx=None,
+        )
+
+    # -- Engine protocol -------------------------------------------------------------------------------------------
+
+    @property
+    def loaded(self) -> bool:
+        return self._loaded
+
+    @property
+    def context_size(self) -> int:
+        """The server's context when configured; 0 = unknown (the server reports overflow as an HTTP 400)."""
+        return self.n_ctx or 0
+
+    def load(self, progress: ProgressCallback | None = None) -> None:
+        """A health check: GET {base_url}/models must answer."""
+        report = progress or (lambda _f, _s: None)
+        report(0.0, f"contacting {self._target.netloc}")
+        self._cancel_requested = False
+        status, body = self._simple_request("GET", "/models")
+        if status >= 400:
+            raise self._http_error(status, body)
+        try:
+            names = [m.get("id") for m in json.loads(body).get("data", [])]
+        except (ValueError, AttributeError):
+            raise EngineError(
+                f"{self.base_url}/models did not answer with an OpenAI-style model list",
+                "check that base_url points at an OpenAI-compatible server (usually ending in /v1)",
+            ) from None
+        if names and self.model not in names:
+            # Not fatal: llama-server and llama_cpp.server serve their one model under any name.
+            log.warning("model %r is not in the server's list %s; trying anyway", self.model, names[:10])
+        self._loaded = True
+        report(1.0, "server is up")
+
+    def unload(self) -> None:
+        self._loaded = False
+        self._close_conn()
+
+    def cancel(self) -> None:
+        self._cancel_requested = True
+        with self._conn_lock:
+            conn = self._conn
+        sock = getattr(conn, "sock", None) if conn is not None else None
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)  # wakes a recv() blocked in the worker thread
+            except OSError:
+                pass
+
+    def chat(self, messages: list[Message], params: ChatParams) -> Iterator[Event]:
+        """Set up synchronously (a `cancel()` after this call is never lost), then stream lazily."""
+        self._cancel_requested = False
+        return self._stream(list(messages), params, time.perf_counter())
+
+    # -- internals -------------------------------------------------------------------------------------------------
+
+    def _new_conn(self) -> http.client.HTTPConnection:
+        t = self._target
+        if t.scheme == "https":
+            return http.client.HTTPSConnection(
+                t.host, t.port, timeout=self.timeout_s, context=ssl.create_default_context()
+            )
+        return http.client.HTTPConnection(t.host, t.port, timeout=self.timeout_s)
+
+    def _close_conn(self) -> None:
+        with self._conn_lock:
+            conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
+    def _headers(self, streaming: bool) -> dict[str, str]:
+        headers = {"Accept": "text/event-stream" if streaming else "application/json", "User-Agent": "quant-arena"}
+        if self._api_key:
+            headers["Authorization"] = f"Bearer {self._api_key}"
+        return headers
+
+    def _connect_error(self, exc: BaseException) -> EngineError:
+        where = f"{self._target.netloc} ({self.base_url})"
+        if isinstance(exc, ConnectionRefusedError):
+            return EngineError(f"Cannot connect to {where}: connection refused", "start the server or fix base_url")
+        if isinstance(exc, socket.gaierror):
+            return EngineError(f"Cannot resolve the host {self._target.host!r} of {self.base_url}", "fix base_url")
+        if isinstance(exc, TimeoutError):
+            return EngineError(
+                f"The server at {where} did not answer within {self.timeout_s:g} s",
+                "check that it is running and not overloaded, or raise timeout_s in models.yaml",
+            )
+        if isinstance(exc, ssl.SSLError):
+            return EngineError(f"TLS error talking to {where}: {exc}", "check the URL's scheme (http vs https)")
+        return EngineError(f"Network error talking to {where}: {exc}", "check the server and base_url")
+
+    def _http_error(self, status: int, body: bytes) -> EngineError:
+        detail = _error_message(body)
+        what = f"The server at {self.base_url} answered HTTP {status}: {detail}"
+        if status in (401, 403):
+            var = f"the environment variable {self.api_key_env}" if self.api_key_env else "api_key_env in models.yaml"
+            return EngineError(what, f"check the API key in {var}")
+        if status == 404:
+            return EngineError(what, f"check base_url (usually ends in /v1) and the model name {self.model!r}")
+        if status == 400 and ("context" in detail.lower() or "token" in detail.lower()):
+            return EngineError(what, "the conversation is too long for the server's context: start a new round")
+        return EngineError(what, None)
+
+    def _simple_request(self, method: str, path: str) -> tuple[int, bytes]:
+        conn = self._new_conn()
+        try:
+            conn.request(method, self._target.path + path, headers=self._headers(False))
+            resp = conn.getresponse()
+            return resp.status, resp.read(MAX_ERROR_BODY)
+        except (OSError, http.client.HTTPException) as e:
+            raise self._connect_error(e) from e
+        finally:
+            conn.close()
+
+    def _body(self, messages: list[Message], params: ChatParams) -> bytes:
+        body: dict[str, Any] = {
+            "model": self.model,
+            "messages": messages,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+            "temperature": params.temperature,
+            "top_p": params.top_p,
+            "max_tokens": params.max_tokens,
+            "seed": params.seed,
+        }
+        if self.sampling_extensions:
+            body.update(top_k=params.top_k, min_p=params.min_p, repeat_penalty=params.repeat_penalty)
+        return json.dumps(body).encode("utf-8")
+
+    def _fit(self, messages: list[Message], params: ChatParams) -> tuple[list[Message], int]:
+        if not self.n_ctx:
+            return messages, 0
+        room = reply_room(self.n_ctx, params.max_tokens)
+        try:
+            fit = fit_messages(messages, estimate_tokens, self.n_ctx - room)
+        except DoesNotFit as e:
+            raise EngineError(
+                f"The prompt is about {e.prompt_tokens} tokens, but the context of {self.model_id} is {self.n_ctx} "
+                f"tokens and {room} must stay free for the answer",
+                "shorten the message",
+            ) from e
+        return fit.messages, fit.dropped_turns
+
+    def _stream(self, messages: list[Message], params: ChatParams, start: float) -> Iterator[Event]:
+        def cancelled() -> Finished:
+            return Finished("cancelled", Timings(wall_s=time.perf_counter() - start), params.seed, dropped)
+
+        dropped = 0
+        try:
+            messages, dropped = self._fit(messages, params)
+        except EngineError as e:
+            yield Failed(e)
+            return
+        conn = self._new_conn()
+        with self._conn_lock:
+            self._conn = conn
+        if self._cancel_requested:
+            self._close_conn()
+            yield cancelled()
+            return
+        headers = self._headers(True) | {"Content-Type": "application/json"}
+        try:
+            try:
+                conn.request("POST", self._target.path + "/chat/completions", body=self._body(messages, params),
+                             headers=headers)
+                resp = conn.getresponse()
+            except (OSError, http.client.HTTPException) as e:
+                if self._cancel_requested:
+                    yield cancelled()
+                else:
+                    yield Failed(self._connect_error(e))
+                return
+            if self._cancel_requested:
+                yield cancelled()
+                return
+            if resp.status >= 400:
+                yield Failed(self._http_error(resp.status, resp.read(MAX_ERROR_BODY)))
+                return
+            yield from self._read_events(resp, params, start, dropped)
+        finally:
+            self._close_conn()
+
+    def _read_events(self, resp: http.client.HTTPResponse, params: ChatParams, start: float,
+                     dropped: int) -> Iterator[Event]:
+        parser = SSEParser()
+        ttft: float | None = None
+        t_last: float | None = None
+        deltas = 0
+        usage: dict[str, Any] | None = None
+        server_timings: dict[str, Any] | None = None
+        reason: str | None = None
+        done = False
+        content_type = resp.getheader("Content-Type", "")
+        if "application/json" in content_type:
+            yield from self._non_streaming(resp, params, start, dropped)
+            return
+        try:
+            while not done:
+                raw = resp.readline()
+                data = parser.feed(raw) if raw else parser.flush()
+                if data is None:
+                    if not raw:
+                        break  # end of stream
+                    continue
+                if data.strip() == "[DONE]":
+                    done = True
+                    break
+                try:
+                    chunk = json.loads(data)
+                except ValueError:
+                    yield Failed(EngineError(
+                        f"The server at {self.base_url} sent data that is not JSON: {data[:120]!r}",
+                        "check that base_url points at an OpenAI-compatible server",
+                    ))
+                    return
+                if not isinstance(chunk, dict):
+                    continue
+                if chunk.get("error"):
+                    yield Failed(EngineError(f"The server at {self.base_url} reported an error mid-answer: "
+                                             f"{_error_message(json.dumps(chunk).encode())}"))
+                    return
+                if isinstance(chunk.get("usage"), dict):
+                    usage = chunk["usage"]
+                if isinstance(chunk.get("timings"), dict):  # llama-server's own measurements
+                    server_timings = chunk["timings"]
+                for choice in chunk.get("choices") or []:
+                    text = (choice.get("delta") or {}).get("content")
+                    if text:
+                        now = time.perf_counter()
+                        if ttft is None:
+                            ttft = now - start
+                        t_last = now
+                        deltas += 1
+                        yield TextDelta(text)
+                    if choice.get("finish_reason"):
+                        reason = choice["finish_reason"]
+                if self._cancel_requested:
+                    break
+        except (OSError, http.client.HTTPException, ValueError) as e:
+            if not self._cancel_requested:
+                if isinstance(e, TimeoutError):
+                    yield Failed(EngineError(
+                        f"The server at {self.base_url} stopped sending for {self.timeout_s:g} s mid-answer",
+                        "check the server, or raise timeout_s in models.yaml",
+                    ))
+                else:
+                    yield Failed(EngineError(f"The connection to {self.base_url} broke mid-answer: {e}"))
+                return
+        if self._cancel_requested:
+            yield Finished("cancelled", self._timings(start, ttft, t_last, deltas, usage, server_timings), params.seed,
+                           dropped)
+            return
+        if not done and reason is None:
+            if deltas == 0 and parser.other_lines:
+                yield Failed(EngineError(
+                    f"The server at {self.base_url} did not answer with an event stream (it sent "
+                    f"{parser.first_other!r})",
+                    "check that base_url points at an OpenAI-compatible server",
+                ))
+            elif deltas == 0:
+                yield Failed(EngineError(
+                    f"The server at {self.base_url} closed the connection without answering",
+                    "check the server's log: the prompt may be too long for its context, or the server failed",
+                ))
+            else:
+                yield Failed(EngineError(
+                    f"The server at {self.base_url} closed the connection before the answer was finished",
+                    "check the server's log (it may have crashed or run out of memory)",
+                ))
+            return
+        yield Finished(reason or "stop", self._timings(start, ttft, t_last, deltas, usage, server_timings),
+                       params.seed, dropped)
+
+    def _non_streaming(self, resp: http.client.HTTPResponse, params: ChatParams, start: float,
+                       dropped: int) -> Iterator[Event]:
+        """A server that ignored stream=true and sent one JSON completion: still usable."""
+        try:
+            doc = json.loads(resp.read())
+            choice = doc["choices"][0]
+            text = choice["message"]["content"] or ""
+        except (ValueError, KeyError, IndexError, TypeError, OSError) as e:
+            yield Failed(EngineError(f"The server at {self.base_url} sent an unexpected JSON answer ({e})"))
+            return
+        now = time.perf_counter()
+        if text:
+            yield TextDelta(text)
+        timings = self._timings(start, now - start if text else None, now, 1 if text else 0, doc.get("usage"), None)
+        yield Finished(choice.get("finish_reason") or "stop", timings, params.seed, dropped)
+
+    def _timings(self, start: float, ttft: float | None, t_last: float | None, deltas: int,
+                 usage: dict[str, Any] | None, server: dict[str, Any] | None) -> Timings:
+        wall = time.perf_counter() - start
+        completion = deltas
+        prompt_tokens = 0
+        if usage:
+            completion = int(usage.get("completion_tokens") or deltas)
+            prompt_tokens = int(usage.get("prompt_tokens") or 0)
+        else:
+            log.debug("%s: no usage from the server; completion_tokens counts content deltas", self.model_id)
+        gen_tps = None
+        if ttft is not None and t_last is not None and completion > 1 and t_last - start > ttft:
+            gen_tps = (completion - 1) / (t_last - start - ttft)
+        prompt_tps = None
+        if server:
+            prompt_tps = server.get("prompt_per_second") or None
+            gen_tps = server.get("predicted_per_second") or gen_tps
+        return Timings(ttft_s=ttft, prompt_tokens=prompt_tokens, prompt_tps=prompt_tps, completion_tokens=completion,
+                       gen_tps=gen_tps, wall_s=wall)

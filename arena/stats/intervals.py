@@ -1,0 +1,106 @@
+"""Small exact building blocks: Wilson score interval, exact two-sided binomial test, votes still needed.
+
+Pure math on counts (scipy is deliberately not a dependency). Everything here is O(sqrt(n)) or better in time and
+memory, so it stays fast for a million votes.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+Z95 = 1.959963984540054  # the standard normal 97.5% quantile: two-sided 95% intervals
+ALPHA = 0.05
+SCAN = 1000  # votes_needed is exact up to this many more votes
+
+
+def wilson(successes: float, n: float, z: float = Z95) -> tuple[float, float] | None:
+    """Wilson score interval for a proportion; None when n == 0.
+
+    `successes` may be fractional (ties counted as half): the formula only needs the point estimate and n. Because a
+    tie has less variance than a coin flip, that use is slightly conservative (the interval is a little too wide).
+    """
+    if n <= 0:
+        return None
+    p = successes / n
+    z2 = z * z
+    denom = 1.0 + z2 / n
+    centre = (p + z2 / (2.0 * n)) / denom
+    half = (z / denom) * math.sqrt(max(p * (1.0 - p) / n + z2 / (4.0 * n * n), 0.0))
+    # At p == 0 or 1 one bound is exactly 0 or 1 in exact arithmetic; say so instead of 0.9999999999999999.
+    lo = 0.0 if successes <= 0 else max(0.0, centre - half)
+    hi = 1.0 if successes >= n else min(1.0, centre + half)
+    return lo, hi
+
+
+def _log_pmf_half(k: int, n: int) -> float:
+    """log P(X = k) for X ~ Binomial(n, 1/2)."""
+    return math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1) - n * math.log(2.0)
+
+
+def _lower_tail_half(m: int, n: int) -> float:
+    """P(X <= m) for X ~ Binomial(n, 1/2), m <= n/2, summed in log space from the largest term down.
+
+    Terms below the mode fall off like a Gaussian, so everything further than ~14 standard deviations below m is
+    smaller than 1e-40 of the first term: the sum stops there, which keeps it O(sqrt(n)) for any n.
+    """
+    if m < 0:
+        return 0.0
+    span = min(m, int(7.0 * math.sqrt(n)) + 40)  # sd = sqrt(n)/2, so 14 sd
+    i = np.arange(m, m - span, -1, dtype=np.float64)  # i = m, m-1, ..., m-span+1
+    # pmf(i-1)/pmf(i) = i / (n - i + 1) for p = 1/2
+    log_ratios = np.log(i) - np.log(n - i + 1.0)
+    log_terms = np.concatenate(([0.0], np.cumsum(log_ratios)))  # relative to pmf(m)
+    return float(math.exp(_log_pmf_half(m, n)) * np.exp(log_terms).sum())
+
+
+def binom_test_two_sided(k: int, n: int) -> float:
+    """Exact two-sided p-value of k successes in n trials under H0: p = 1/2.
+
+    With p = 1/2 the distribution is symmetric, so the "sum of all outcomes at most as likely as the observed one"
+    definition (R's binom.test, scipy's binomtest) equals twice the smaller tail, capped at 1. n == 0 gives 1.0.
+    """
+    if n < 0 or k < 0 or k > n:
+        raise ValueError(f"need 0 <= k <= n, got k={k}, n={n}")
+    if n == 0:
+        return 1.0
+    m = min(k, n - k)
+    if 2 * m == n:
+        return 1.0
+    return min(1.0, 2.0 * _lower_tail_half(m, n))
+
+
+def votes_needed(k: int, n: int, alpha: float = ALPHA, max_n: int = 10**9) -> int | None:
+    """How many MORE decided votes would likely reach p < alpha if the observed win rate k/n held.
+
+    Definition: the smallest N >= n such that the exact two-sided test of round(N * k/n) successes in N trials gives
+    p < alpha, minus n. 0 when p < alpha already; None when n == 0, when k/n == 1/2 (no N ever suffices), or when
+    N would exceed max_n. It is a point estimate: the rate will move as votes come in.
+
+    Exact within SCAN votes of n (a linear scan). Beyond that, the first crossing found by doubling and bisection:
+    the p-value at a fixed rate falls with N apart from small wiggles from rounding the success count, so the
+    answer there may be a little larger than the true smallest N (a few percent at most).
+    """
+    if n <= 0 or 2 * k == n:
+        return None
+    rate = k / n
+
+    def significant(total: int) -> bool:
+        return binom_test_two_sided(int(round(rate * total)), total) < alpha
+
+    for total in range(n, n + SCAN + 1):
+        if significant(total):
+            return total - n
+    lo, hi = n + SCAN, 2 * (n + SCAN)  # invariant: not significant at lo
+    while not significant(hi):
+        lo, hi = hi, hi * 2
+        if hi > max_n:
+            return None
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if significant(mid):
+            hi = mid
+        else:
+            lo = mid
+    return hi - n

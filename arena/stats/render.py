@@ -1,0 +1,116 @@
+"""Plain-text rendering of a Report: aligned columns, no markup (safe for pipes, logs and Textual Static alike)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from arena.stats.pair import PairSummary
+from arena.stats.report import Report
+from arena.stats.verdict import format_p
+
+DASH = "-"
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]], left: int = 1) -> list[str]:
+    """Align columns: the first `left` columns flush left, the rest flush right (numbers)."""
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows)]
+
+    def line(cells: Sequence[str]) -> str:
+        parts = [c.ljust(w) if k < left else c.rjust(w) for k, (c, w) in enumerate(zip(cells, widths))]
+        return "  ".join(parts).rstrip()
+
+    return [line(headers), *(line(r) for r in rows)]
+
+
+def _rate(x: float | None) -> str:
+    return DASH if x is None else f"{100.0 * x:.1f}"
+
+
+def _ci(ci: tuple[float, float] | None) -> str:
+    return DASH if ci is None else f"{100.0 * ci[0]:.1f}-{100.0 * ci[1]:.1f}"
+
+
+def _p(p: float | None) -> str:
+    if p is None:
+        return DASH
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def _pair_row(name: str, s: PairSummary) -> list[str]:
+    more = DASH if s.more_votes_needed is None else str(s.more_votes_needed)
+    return [
+        name,
+        str(s.n),
+        str(s.big_wins),
+        str(s.small_wins),
+        str(s.ties),
+        str(s.both_bad),
+        _rate(s.win_rate),
+        _ci(s.win_ci),
+        _p(s.p_value),
+        more,
+        _rate(s.ties_half_rate),
+        _ci(s.ties_half_ci),
+        _rate(s.left_share),
+        _ci(s.left_ci),
+    ]
+
+
+PAIR_HEADERS = ["category", "votes", "big", "small", "tie", "bad", "big%", "95% CI", "p", "more", "ties½%", "95% CI", "left%", "95% CI"]
+
+
+def _position_line(s: PairSummary) -> str:
+    if s.left_share is None or s.left_ci is None or s.left_p_value is None:
+        return "Position bias: no decided votes yet."
+    lo, hi = s.left_ci
+    text = (
+        f"Position bias: the left pane won {100 * s.left_share:.0f}% of decided votes "
+        f"(95% CI {100 * lo:.0f}-{100 * hi:.0f}%, {format_p(s.left_p_value)})"
+    )
+    if s.left_p_value < 0.05:
+        side = "left" if s.left_share > 0.5 else "right"
+        return text + f": voters favour the {side} pane; sides are random per round, so win rates stay fair."
+    return text + ": no sign of a side preference."
+
+
+def render_text(report: Report) -> str:
+    s = report.pair
+    title = "Quant Arena results" + (f": matchup {report.matchup}" if report.matchup else "")
+    big, small = report.label(report.big), report.label(report.small)
+    lines = [title]
+    lines.append(f"  big:   {big}" + (f"  ({report.big})" if big != report.big else ""))
+    lines.append(f"  small: {small}" + (f"  ({report.small})" if small != report.small else ""))
+    lines.append("")
+    lines.append(report.verdict)
+    if s.n == 0:
+        return "\n".join(lines) + "\n"
+    lines.append("")
+    rows = [_pair_row("all", s)]
+    if set(report.categories) - {"uncategorized"}:  # one row per category unless nothing was categorized
+        rows += [_pair_row(f"  {name}", c) for name, c in report.categories.items()]
+    lines += table(PAIR_HEADERS, rows)
+    lines.append("")
+    lines.append(
+        "big/small: decided wins; big%: big's share of decided votes (Wilson 95% CI); p: exact two-sided binomial test;"
+    )
+    lines.append(
+        "more: decided votes likely still needed for p < 0.05 at this rate; ties½%: ties and both-bad as half a win (Wilson-style CI);"
+    )
+    lines.append("left%: share of decided votes won by the left pane.")
+    lines.append(_position_line(s))
+    if report.ratings:
+        lines.append("")
+        rounds = f"{report.bootstrap_rounds} bootstrap rounds, seed {report.seed}" if report.bootstrap_rounds else "no bootstrap"
+        lines.append(f"Bradley-Terry ratings (Elo scale, mean 1000; ties as half; 95% CI from {rounds})")
+        rating_rows = [
+            [
+                str(r.rank),
+                report.label(r.model),
+                f"{r.rating:.0f}",
+                DASH if r.ci_low is None or r.ci_high is None else f"{r.ci_low:.0f} to {r.ci_high:.0f}",
+                str(r.votes),
+            ]
+            for r in report.ratings
+        ]
+        lines += table(["rank", "model", "rating", "95% CI", "votes"], rating_rows, left=2)
+    return "\n".join(lines) + "\n"

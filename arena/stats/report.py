@@ -1,0 +1,85 @@
+"""Everything `arena stats` and the TUI's results screen show, computed once from aggregated rows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from arena.stats.bradley_terry import DEFAULT_ROUNDS, DEFAULT_SEED, Rating, bootstrap_ratings
+from arena.stats.counts import AggRow
+from arena.stats.pair import PairSummary, summarize_by_category, summarize_pair
+from arena.stats.verdict import verdict
+
+
+@dataclass(frozen=True)
+class Report:
+    big: str
+    small: str
+    pair: PairSummary  # all categories together
+    categories: dict[str, PairSummary]  # per category, sorted by name
+    ratings: list[Rating]  # Bradley-Terry over every model in the rows, best first
+    verdict: str
+    labels: dict[str, str] = field(default_factory=dict)  # model id -> display label
+    matchup: str | None = None
+    bootstrap_rounds: int = DEFAULT_ROUNDS
+    seed: int = DEFAULT_SEED
+    category_verdicts: dict[str, str] = field(default_factory=dict)
+
+    def label(self, model: str) -> str:
+        return self.labels.get(model, model)
+
+    @property
+    def empty(self) -> bool:
+        return self.pair.n == 0 and not self.ratings
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready (plain dicts, lists, numbers, strings, None)."""
+        return {
+            "matchup": self.matchup,
+            "big": {"id": self.big, "label": self.label(self.big)},
+            "small": {"id": self.small, "label": self.label(self.small)},
+            "verdict": self.verdict,
+            "pair": self.pair.to_dict(),
+            "categories": {
+                name: {**summary.to_dict(), "verdict": self.category_verdicts.get(name)}
+                for name, summary in self.categories.items()
+            },
+            "bradley_terry": {
+                "scale": "elo (400 * log10), mean 1000; ties and both-bad count as half a win each",
+                "bootstrap_rounds": self.bootstrap_rounds,
+                "seed": self.seed,
+                "ratings": [{**r.to_dict(), "label": self.label(r.model)} for r in self.ratings],
+            },
+        }
+
+
+def build_report(
+    rows: Iterable[AggRow],
+    big: str,
+    small: str,
+    labels: Mapping[str, str] | None = None,
+    *,
+    matchup: str | None = None,
+    rounds: int = DEFAULT_ROUNDS,
+    seed: int = DEFAULT_SEED,
+) -> Report:
+    """Pair summary (overall and per category), verdicts, and Bradley-Terry ratings with bootstrap CIs."""
+    rows = list(rows)  # aggregated: a few rows per (pair, outcome, category), never per vote
+    names = dict(labels or {})
+    pair = summarize_pair(rows, big, small)
+    categories = summarize_by_category(rows, big, small)
+    big_label, small_label = names.get(big, big), names.get(small, small)
+    return Report(
+        big=big,
+        small=small,
+        pair=pair,
+        categories=categories,
+        ratings=bootstrap_ratings(rows, rounds=rounds, seed=seed),
+        verdict=verdict(pair, big_label, small_label),
+        labels=names,
+        matchup=matchup,
+        bootstrap_rounds=rounds,
+        seed=seed,
+        category_verdicts={name: verdict(s, big_label, small_label) for name, s in categories.items()},
+    )

@@ -1,0 +1,1 @@
+"""The Textual shell over the core. Nothing outside this package imports Textual."""

@@ -1,0 +1,63 @@
+"""What a pane shows after the vote: which model it was, its facts, and how it ran."""
+
+from __future__ import annotations
+
+from rich.text import Text
+
+from arena.battle.record import ModelFacts, SideRecord
+
+ROLE_LABEL = {"big": "big model, harsh quant", "small": "small model, light quant"}
+
+
+def human_params(n: int | None) -> str:
+    if not n:
+        return "?"
+    for unit, div in (("B", 1e9), ("M", 1e6), ("K", 1e3)):
+        if n >= div:
+            return f"{n / div:.1f}{unit}"
+    return str(n)
+
+
+def human_bytes(n: int | None) -> str:
+    if not n:
+        return "?"
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if size < 1024 or unit == "TB":
+            return f"{size:.0f} {unit}" if unit in ("B", "KB") else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"
+
+
+def reveal_title(facts: ModelFacts, role: str) -> str:
+    return f"{facts.name} ({ROLE_LABEL.get(role, role)})"
+
+
+def _fmt(value: float | None, spec: str, suffix: str = "") -> str:
+    return "?" if value is None else f"{value:{spec}}{suffix}"
+
+
+def reveal_body(facts: ModelFacts, role: str, side: SideRecord) -> Text:
+    """All values come from the GGUF header and the engine's own timings; '?' where unknown (e.g. remote models)."""
+    t = Text()
+    t.append(f"{facts.name}", style="bold")
+    t.append(f"  — the {ROLE_LABEL.get(role, role)}\n")
+    quant = facts.quant_type or "?"
+    if facts.requantized:
+        quant += " (requantized)"
+    t.append(
+        f"params {human_params(facts.n_params)} · quant {quant} · "
+        f"{_fmt(facts.bits_per_weight, '.2f', ' bits/weight')} · file {human_bytes(facts.file_size)}\n"
+    )
+    last = side.timings[-1] if side.timings else {}
+    t.append(
+        f"first token {_fmt(last.get('ttft_s'), '.2f', ' s')} · "
+        f"{_fmt(last.get('gen_tps'), '.1f', ' tokens/s')} · "
+        f"{last.get('completion_tokens', '?')} tokens · finish: {side.finish_reasons[-1] if side.finish_reasons else '?'}"
+    )
+    if side.checks:
+        ok = side.checks.get("passed")
+        t.append("\ncheck ", style="bold")
+        t.append("✓ pass" if ok else "✗ fail", style="green" if ok else "red")
+        t.append(f" ({side.checks.get('type')}: {side.checks.get('detail')})")
+    return t

@@ -1,0 +1,59 @@
+"""The help screen: what the keys do and what the arena promises."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Markdown
+
+HELP = """\
+# Quant Arena — help
+
+Two models answer the same prompt side by side. Panes are labelled **A** and **B**; which model sits where is
+drawn at random every round. Nothing about the models (names, sizes, quantization, speed, token counts) is shown until
+you vote.
+
+| key | action |
+|---|---|
+| Enter | send the prompt to both models (follow-up turns go to both too) |
+| ctrl+s | stop both answers |
+| ctrl+r | regenerate the last turn on both sides (new seeds) |
+| 1 / 2 | A is better / B is better |
+| 3 / 4 | tie / both bad |
+| n | new round (new random sides) |
+| i / Esc | focus the prompt box / leave it (vote keys work outside it) |
+| c | category of a free prompt (code, math, json, …) |
+| p | display policy for the next round: paced → whole → live |
+| l | link / unlink scrolling of the two panes |
+| s | statistics |
+| m | pick another matchup |
+| ctrl+p | command palette |
+| ? | this help |
+| ctrl+q | quit |
+
+**Display policies.** *paced* (default): both panes reveal text at one shared rate, so you cannot tell which model is
+faster. *whole*: both answers appear together when both are finished. *live*: raw streaming — **not speed-blind**; the
+policy is recorded with your vote.
+
+**Identity leaks.** An answer that names a model family (Qwen, Llama, Gemma, …) is flagged on the vote and left out of
+the statistics by default.
+
+Votes are committed to the SQLite database before "saved" is shown; they survive a crash or `kill -9`.
+"""
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close")]
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > VerticalScroll { width: 90%; height: 90%; border: round $accent; background: $surface; }
+    """
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Markdown(HELP)
+
+    async def action_dismiss(self, result: None = None) -> None:
+        self.dismiss(None)

@@ -1,0 +1,92 @@
+"""Pick a matchup: each row says what the two models are, the memory budget, and whether the files are on disk."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Header, OptionList, Static
+from textual.widgets.option_list import Option
+
+from arena.config.types import Config, Matchup, RemoteSource
+
+if TYPE_CHECKING:
+    from arena.tui.app import ArenaApp
+
+
+def presence(config: Config, model_id: str) -> str:
+    """'on disk', 'remote' or 'not downloaded': cheap, no hashing and no network."""
+    spec = config.model(model_id)
+    if isinstance(spec.source, RemoteSource):
+        return "remote"
+    from arena.models.resolve import is_present
+
+    try:
+        return "on disk" if is_present(spec, config) else "not downloaded"
+    except Exception:  # a broken entry shows as absent here; `arena check` explains it
+        return "not downloaded"
+
+
+def matchup_row(config: Config, matchup: Matchup) -> Text:
+    big, small = config.model(matchup.big), config.model(matchup.small)
+    t = Text()
+    t.append(f"{matchup.id}", style="bold")
+    if matchup.budget_gb:
+        t.append(f"  ~{matchup.budget_gb:g} GB budget", style="cyan")
+    t.append("\n  big/harsh:   ")
+    t.append(big.name)
+    t.append(f"  [{presence(config, big.id)}]", style="dim")
+    t.append("\n  small/light: ")
+    t.append(small.name)
+    t.append(f"  [{presence(config, small.id)}]", style="dim")
+    if matchup.description:
+        t.append("\n  " + matchup.description.strip().splitlines()[0], style="italic dim")
+    return t
+
+
+class PickerScreen(Screen[None]):
+    BINDINGS = [Binding("s", "stats", "Stats"), Binding("question_mark", "help", "Help")]
+
+    @property
+    def arena_app(self) -> ArenaApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(
+            Text("Pick a matchup (Enter). Files marked 'not downloaded' need `arena pull MATCHUP` first.", style="bold"),
+            id="picker-help",
+        )
+        yield OptionList(id="matchups")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = "Quant Arena"
+        self.sub_title = "pick a matchup"
+        config = self.arena_app.config
+        options = self.query_one("#matchups", OptionList)
+        for m in config.matchups.values():
+            options.add_option(Option(matchup_row(config, m), id=m.id))
+            options.add_option(None)
+        options.focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        if event.option.id:
+            self.arena_app.open_matchup(event.option.id)
+
+    def action_stats(self) -> None:
+        from arena.tui.screens.stats import StatsScreen
+
+        option_list = self.query_one("#matchups", OptionList)
+        if option_list.highlighted is not None:
+            option = option_list.get_option_at_index(option_list.highlighted)
+            if option.id:
+                self.app.push_screen(StatsScreen(option.id))
+
+    def action_help(self) -> None:
+        from arena.tui.screens.help import HelpScreen
+
+        self.app.push_screen(HelpScreen())

@@ -1,0 +1,157 @@
+"""Statistics screen: the same report as `arena stats`, with charts where a picture reads faster than numbers."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+
+from arena.stats.pair import PairSummary
+from arena.stats.report import Report, build_report
+from arena.stats.render import render_text
+from arena.store import Filters
+from arena.tui.widgets.bars import ci_bar, share_bar
+
+if TYPE_CHECKING:
+    from arena.tui.app import ArenaApp
+
+
+def _pct(x: float | None) -> str:
+    return "—" if x is None else f"{100 * x:.0f}%"
+
+
+def _ci(ci: tuple[float, float] | None) -> str:
+    return "" if ci is None else f"{100 * ci[0]:.0f}–{100 * ci[1]:.0f}%"
+
+
+def pair_table(report: Report) -> Table:
+    big, small = report.label(report.big), report.label(report.small)
+    table = Table(title=None, expand=False, show_edge=False, pad_edge=False)
+    table.add_column("category")
+    table.add_column("n", justify="right")
+    table.add_column(f"{big} wins", justify="right")
+    table.add_column(f"{small} wins", justify="right")
+    table.add_column("tie", justify="right")
+    table.add_column("both bad", justify="right")
+    table.add_column(f"{big} share of decided (95% CI)")
+    table.add_column("p", justify="right")
+
+    def row(name: str, s: PairSummary) -> None:
+        bar = ci_bar(s.win_rate, *(s.win_ci or (None, None)), width=24)
+        bar.append(f" {_pct(s.win_rate)} {_ci(s.win_ci)}")
+        table.add_row(
+            Text(name), str(s.n), str(s.big_wins), str(s.small_wins), str(s.ties), str(s.both_bad), bar,
+            "—" if s.p_value is None else f"{s.p_value:.3g}",
+        )
+
+    row("all", report.pair)
+    for name, summary in report.categories.items():
+        row(name, summary)
+    return table
+
+
+def summary_block(report: Report) -> Text:
+    s = report.pair
+    big, small = report.label(report.big), report.label(report.small)
+    t = Text()
+    t.append(report.verdict + "\n\n", style="bold")
+    t.append(f"{big} share of decided votes   ")
+    t.append(ci_bar(s.win_rate, *(s.win_ci or (None, None))))
+    t.append(f"  {_pct(s.win_rate)}  (95% CI {_ci(s.win_ci) or '—'})\n")
+    t.append("with ties counted as half       ")
+    t.append(ci_bar(s.ties_half_rate, *(s.ties_half_ci or (None, None))))
+    t.append(f"  {_pct(s.ties_half_rate)}  (95% CI {_ci(s.ties_half_ci) or '—'})\n")
+    t.append("left pane (A) share, bias check ")
+    t.append(ci_bar(s.left_share, *(s.left_ci or (None, None))))
+    t.append(f"  {_pct(s.left_share)}  (95% CI {_ci(s.left_ci) or '—'}; 50% = no position bias)\n\n")
+    t.append("all votes                       ")
+    t.append(share_bar([(big, s.big_wins, "green"), (small, s.small_wins, "blue"), ("tie", s.ties, "yellow"), ("both bad", s.both_bad, "red")]))
+    t.append("  ")
+    t.append(f"{big} {s.big_wins}", style="green")
+    t.append(" · ")
+    t.append(f"{small} {s.small_wins}", style="blue")
+    t.append(" · ")
+    t.append(f"tie {s.ties}", style="yellow")
+    t.append(" · ")
+    t.append(f"both bad {s.both_bad}", style="red")
+    if s.more_votes_needed:
+        t.append(f"\nAbout {s.more_votes_needed} more decided votes would likely reach p < 0.05 at the current rate.", style="dim")
+    return t
+
+
+def ratings_table(report: Report) -> Table:
+    table = Table(show_edge=False, pad_edge=False)
+    for col in ("rank", "model", "rating (Elo scale)", "95% CI", "votes"):
+        table.add_column(col)
+    for r in report.ratings:
+        ci = "—" if r.ci_low is None else f"{r.ci_low:.0f} … {r.ci_high:.0f}"
+        table.add_row(str(r.rank), Text(report.label(r.model)), f"{r.rating:.0f}", ci, str(r.votes))
+    return table
+
+
+class StatsScreen(Screen[None]):
+    BINDINGS = [
+        Binding("escape,s,q", "close", "Back to the arena"),
+        Binding("l", "toggle_leaks", "Include/exclude leak votes"),
+    ]
+
+    def __init__(self, matchup_id: str) -> None:
+        super().__init__()
+        self.matchup_id = matchup_id
+        self.include_leaks = False
+
+    @property
+    def arena_app(self) -> ArenaApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll(id="stats-body"):
+            yield Static(id="stats-summary")
+            yield Static(id="stats-categories")
+            yield Static(id="stats-ratings")
+            yield Static(id="stats-text")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = "Quant Arena — statistics"
+        self.refresh_report()
+
+    def build(self) -> Report | None:
+        app = self.arena_app
+        matchup = app.config.matchups.get(self.matchup_id)
+        pair = app.store.matchup_models(self.matchup_id) or ((matchup.big, matchup.small) if matchup else None)
+        if pair is None:
+            return None
+        rows = app.store.aggregate(Filters(matchup=self.matchup_id, include_leaks=self.include_leaks))
+        labels = {m.id: m.name for m in app.config.models.values()}
+        return build_report(rows, pair[0], pair[1], labels, matchup=self.matchup_id)
+
+    def refresh_report(self) -> None:
+        report = self.build()
+        leaks = "included" if self.include_leaks else "excluded"
+        self.sub_title = f"matchup {self.matchup_id} · identity-leak votes {leaks}"
+        summary = self.query_one("#stats-summary", Static)
+        if report is None or report.pair.n == 0:
+            summary.update(Text("No votes for this matchup yet. Vote a few rounds, then come back.", style="bold"))
+            for wid in ("#stats-categories", "#stats-ratings", "#stats-text"):
+                self.query_one(wid, Static).update("")
+            return
+        summary.update(summary_block(report))
+        self.query_one("#stats-categories", Static).update(pair_table(report))
+        ratings = self.query_one("#stats-ratings", Static)
+        ratings.update(ratings_table(report) if len(report.ratings) > 2 else "")
+        self.query_one("#stats-text", Static).update(Text(render_text(report), style="dim"))
+
+    def action_toggle_leaks(self) -> None:
+        self.include_leaks = not self.include_leaks
+        self.refresh_report()
+
+    def action_close(self) -> None:
+        self.app.pop_screen()

@@ -1,0 +1,75 @@
+"""One blind pane: the conversation as this side's model saw it, its streamed answers, and, after the vote, the reveal.
+
+Both panes are built identically (same width, colours, labels "A"/"B"); nothing about the model is drawn before the vote.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from arena.tui.sanitize import visible_text
+from arena.tui.widgets.stream_view import StreamView
+
+
+class AnswerPane(VerticalScroll, can_focus=True):
+    DEFAULT_CSS = """
+    AnswerPane {
+        width: 1fr;
+        height: 1fr;
+        border: round $primary-darken-1;
+        border-title-align: center;
+        border-subtitle-align: right;
+        padding: 0 1;
+    }
+    AnswerPane:focus { border: round $accent; }
+    AnswerPane .user-turn { color: $text-muted; text-style: italic; margin: 1 0 0 0; }
+    AnswerPane .pane-error { color: $error; margin: 1 0 0 0; }
+    AnswerPane .reveal { border: tall $success; padding: 0 1; margin: 1 0 0 0; height: auto; }
+    """
+
+    def __init__(self, label: str, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.label = label
+        self.border_title = label
+        self.shown = 0  # characters of the current turn's answer already appended
+        self._stream: StreamView | None = None
+
+    async def start_turn(self, user_text: str) -> None:
+        await self.mount(Static(Text("You: " + visible_text(user_text)), classes="user-turn"))
+        self._stream = StreamView(classes="answer")
+        await self.mount(self._stream)
+        self.shown = 0
+
+    async def drop_last_turn(self) -> None:
+        """For regenerate: remove the last prompt and its answer."""
+        children = list(self.query(".user-turn")) + list(self.query(".answer")) + list(self.query(".pane-error"))
+        last_user = list(self.query(".user-turn"))[-1:] if self.query(".user-turn") else []
+        if not last_user:
+            return
+        idx = list(self.children).index(last_user[0])
+        for child in list(self.children)[idx:]:
+            if child in children:
+                await child.remove()
+        self._stream = None
+
+    async def append(self, fragment: str) -> None:
+        if self._stream is not None and fragment:
+            await self._stream.append(fragment)
+            self.shown += len(fragment)
+
+    async def show_error(self, message: str) -> None:
+        await self.mount(Static(Text(message), classes="pane-error"))
+
+    async def reveal(self, title: str, body: Text) -> None:
+        self.border_title = Text(f"{self.label} \u00b7 {title}")  # Text: literal, never parsed as markup
+        await self.mount(Static(body, classes="reveal"))
+        self.scroll_end(animate=False)
+
+    async def reset(self) -> None:
+        await self.remove_children()
+        self.border_title = self.label
+        self.border_subtitle = ""
+        self._stream = None
+        self.shown = 0
