@@ -60,7 +60,9 @@ def test_every_acknowledged_vote_survives_sigkill(tmp_path: Path) -> None:
         assert first, proc.stderr.read().decode() if proc.stderr else ""
         time.sleep(rng.uniform(0.02, 0.7))  # a random point in its write loop
         os.kill(proc.pid, signal.SIGKILL)
-        rest, _err = proc.communicate(timeout=30)
+        # Read through the same buffered reader as readline() (communicate() would skip what it already buffered).
+        rest = proc.stdout.read()
+        proc.wait(timeout=30)
         assert proc.returncode == -signal.SIGKILL
         acknowledged += _complete_lines(first + rest)
 

@@ -149,6 +149,8 @@ class RemoteEngine:
         self._cancel_requested = False
         self._conn_lock = threading.Lock()
         self._conn: http.client.HTTPConnection | None = None
+        # The socket itself: http.client drops conn.sock once a "Connection: close" response takes it over.
+        self._sock: socket.socket | None = None
 
     @classmethod
     def from_spec(cls, spec: ModelSpec, environ: dict[str, str] | None = None) -> RemoteEngine:
@@ -216,8 +218,7 @@ class RemoteEngine:
     def cancel(self) -> None:
         self._cancel_requested = True
         with self._conn_lock:
-            conn = self._conn
-        sock = getattr(conn, "sock", None) if conn is not None else None
+            sock = self._sock
         if sock is not None:
             try:
                 sock.shutdown(socket.SHUT_RDWR)  # wakes a recv() blocked in the worker thread
@@ -241,7 +242,7 @@ class RemoteEngine:
 
     def _close_conn(self) -> None:
         with self._conn_lock:
-            conn, self._conn = self._conn, None
+            conn, self._conn, self._sock = self._conn, None, None
         if conn is not None:
             conn.close()
 
@@ -338,6 +339,12 @@ class RemoteEngine:
         headers = self._headers(True) | {"Content-Type": "application/json"}
         try:
             try:
+                conn.connect()
+                with self._conn_lock:
+                    self._sock = conn.sock
+                if self._cancel_requested:  # cancelled while connecting
+                    yield cancelled()
+                    return
                 conn.request("POST", self._target.path + "/chat/completions", body=self._body(messages, params),
                              headers=headers)
                 resp = conn.getresponse()

@@ -193,15 +193,21 @@ class Scheduler:
             if self._cancel.is_set():
                 engine.cancel()
             final_event: Outcome | None = None
+            iterator = iter(stream)
             try:
-                for event in stream:
+                while True:
+                    try:
+                        event = next(iterator)
+                    except StopIteration:
+                        break
+                    except Exception as e:  # an engine bug must not take the round down silently
+                        log.exception("engine %s crashed", engine.model_id)
+                        final_event = Failed(EngineError(f"The engine for {engine.model_id} crashed: {e}"))
+                        emit(side, final_event)
+                        break
                     if isinstance(event, (Finished, Failed)):
                         final_event = event
-                    emit(side, event)
-            except Exception as e:  # an engine bug must not take the round down silently
-                log.exception("engine %s crashed", engine.model_id)
-                final_event = Failed(EngineError(f"The engine for {engine.model_id} crashed: {e}"))
-                emit(side, final_event)
+                    emit(side, event)  # an exception here is the caller's bug: it propagates (see run_pair)
             finally:
                 close = getattr(stream, "close", None)
                 if close is not None:

@@ -5,28 +5,17 @@ from __future__ import annotations
 from rich.text import Text
 
 from arena.battle.record import ModelFacts, SideRecord
+from arena.models.facts import format_bytes, format_params  # same units as `arena models`
 
 ROLE_LABEL = {"big": "big model, harsh quant", "small": "small model, light quant"}
 
 
 def human_params(n: int | None) -> str:
-    if not n:
-        return "?"
-    for unit, div in (("B", 1e9), ("M", 1e6), ("K", 1e3)):
-        if n >= div:
-            return f"{n / div:.1f}{unit}"
-    return str(n)
+    return format_params(n) if n else "?"
 
 
 def human_bytes(n: int | None) -> str:
-    if not n:
-        return "?"
-    size = float(n)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if size < 1024 or unit == "TB":
-            return f"{size:.0f} {unit}" if unit in ("B", "KB") else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} B"
+    return format_bytes(n) if n else "?"
 
 
 def reveal_title(facts: ModelFacts, role: str) -> str:

@@ -252,7 +252,6 @@ class ArenaScreen(Screen[None]):
         if not regenerate:
             for pane in self._panes():
                 await pane.start_turn(text)
-                pane.anchor()  # follow the answer as it grows, until the person scrolls away
         else:
             for pane in self._panes():
                 await pane.drop_last_turn()

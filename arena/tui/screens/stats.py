@@ -14,6 +14,7 @@ from textual.widgets import Footer, Header, Static
 
 from arena.stats.pair import PairSummary
 from arena.stats.report import Report, build_report
+from arena.stats.verdict import format_p
 from arena.stats.render import render_text
 from arena.store import Filters
 from arena.tui.widgets.bars import ci_bar, share_bar
@@ -47,7 +48,7 @@ def pair_table(report: Report) -> Table:
         bar.append(f" {_pct(s.win_rate)} {_ci(s.win_ci)}")
         table.add_row(
             Text(name), str(s.n), str(s.big_wins), str(s.small_wins), str(s.ties), str(s.both_bad), bar,
-            "—" if s.p_value is None else f"{s.p_value:.3g}",
+            "—" if s.p_value is None else format_p(s.p_value).removeprefix("p = "),
         )
 
     row("all", report.pair)
@@ -59,18 +60,20 @@ def pair_table(report: Report) -> Table:
 def summary_block(report: Report) -> Text:
     s = report.pair
     big, small = report.label(report.big), report.label(report.small)
+    labels = [f"{big} share of decided votes", "with ties counted as half", "left pane (A) share, bias check", "all votes"]
+    width = max(len(x) for x in labels) + 2
     t = Text()
     t.append(report.verdict + "\n\n", style="bold")
-    t.append(f"{big} share of decided votes   ")
+    t.append(labels[0].ljust(width))
     t.append(ci_bar(s.win_rate, *(s.win_ci or (None, None))))
     t.append(f"  {_pct(s.win_rate)}  (95% CI {_ci(s.win_ci) or '—'})\n")
-    t.append("with ties counted as half       ")
+    t.append(labels[1].ljust(width))
     t.append(ci_bar(s.ties_half_rate, *(s.ties_half_ci or (None, None))))
     t.append(f"  {_pct(s.ties_half_rate)}  (95% CI {_ci(s.ties_half_ci) or '—'})\n")
-    t.append("left pane (A) share, bias check ")
+    t.append(labels[2].ljust(width))
     t.append(ci_bar(s.left_share, *(s.left_ci or (None, None))))
     t.append(f"  {_pct(s.left_share)}  (95% CI {_ci(s.left_ci) or '—'}; 50% = no position bias)\n\n")
-    t.append("all votes                       ")
+    t.append(labels[3].ljust(width))
     t.append(share_bar([(big, s.big_wins, "green"), (small, s.small_wins, "blue"), ("tie", s.ties, "yellow"), ("both bad", s.both_bad, "red")]))
     t.append("  ")
     t.append(f"{big} {s.big_wins}", style="green")

@@ -26,7 +26,7 @@ class AnswerPane(VerticalScroll, can_focus=True):
     AnswerPane:focus { border: round $accent; }
     AnswerPane .user-turn { color: $text-muted; text-style: italic; margin: 1 0 0 0; }
     AnswerPane .pane-error { color: $error; margin: 1 0 0 0; }
-    AnswerPane .reveal { border: tall $success; padding: 0 1; margin: 1 0 0 0; height: auto; }
+    AnswerPane .reveal { border: round $success; padding: 0 1; margin: 1 0 0 0; height: auto; }
     """
 
     def __init__(self, label: str, *, id: str | None = None) -> None:
@@ -41,6 +41,7 @@ class AnswerPane(VerticalScroll, can_focus=True):
         self._stream = StreamView(classes="answer")
         await self.mount(self._stream)
         self.shown = 0
+        self.call_after_refresh(self.scroll_end, animate=False)
 
     async def drop_last_turn(self) -> None:
         """For regenerate: remove the last prompt and its answer."""
@@ -56,8 +57,12 @@ class AnswerPane(VerticalScroll, can_focus=True):
 
     async def append(self, fragment: str) -> None:
         if self._stream is not None and fragment:
+            # Follow the answer as it grows, unless the person has scrolled up to read.
+            following = self.scroll_y >= self.max_scroll_y - 1
             await self._stream.append(fragment)
             self.shown += len(fragment)
+            if following:
+                self.call_after_refresh(self.scroll_end, animate=False)
 
     async def show_error(self, message: str) -> None:
         await self.mount(Static(Text(message), classes="pane-error"))

@@ -8,30 +8,25 @@ WIDTH = 40
 
 
 def ci_bar(rate: float | None, low: float | None, high: float | None, *, width: int = WIDTH) -> Text:
-    """|-----[=====|=====]------|  : filled to `rate`, brackets at the CI bounds, a tick at 50%."""
+    """A 0-100% track: the 95% CI drawn thick, the estimate as a dot, 50% (no preference) as a tick.
+
+        ───────┆──━━━━━━━●━━━━━━────────
+    """
     text = Text()
     if rate is None or low is None or high is None:
         text.append("·" * width, style="dim")
         return text
-    cells = []
-    lo_i, hi_i, r_i, mid = int(low * (width - 1)), int(high * (width - 1)), int(rate * (width - 1)), (width - 1) // 2
+    last = width - 1
+    lo_i, hi_i, r_i, mid = round(low * last), round(high * last), round(rate * last), round(0.5 * last)
     for i in range(width):
-        if i == lo_i:
-            cells.append(("[", "bold"))
-        elif i == hi_i:
-            cells.append(("]", "bold"))
-        elif i == r_i:
-            cells.append(("●", "bold green"))
+        if i == r_i:
+            text.append("●", style="bold")
+        elif lo_i <= i <= hi_i:
+            text.append("━", style="bold green" if i != mid else "bold yellow")
         elif i == mid:
-            cells.append(("┆", "yellow"))
-        elif i < r_i:
-            cells.append(("█" if lo_i <= i <= hi_i else "▓", "green"))
-        elif lo_i < i < hi_i:
-            cells.append(("░", "green"))
+            text.append("┆", style="yellow")
         else:
-            cells.append(("─", "dim"))
-    for ch, style in cells:
-        text.append(ch, style=style)
+            text.append("─", style="dim")
     return text
 
 
