@@ -63,6 +63,9 @@ def test_every_acknowledged_vote_survives_sigkill(tmp_path: Path) -> None:
         # Read through the same buffered reader as readline() (communicate() would skip what it already buffered).
         rest = proc.stdout.read()
         proc.wait(timeout=30)
+        if proc.stderr is not None:
+            proc.stderr.close()
+        proc.stdout.close()
         assert proc.returncode == -signal.SIGKILL
         acknowledged += _complete_lines(first + rest)
 

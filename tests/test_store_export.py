@@ -189,3 +189,26 @@ def test_merge_reads_an_older_schema(tmp_path: Path, capsys: pytest.CaptureFixtu
     conn.close()
     with VoteStore(ours) as store:
         assert {v["uuid"] for v in store.iter_votes()} == set(uuids)
+
+
+def test_export_into_a_closed_pipe_stops_quietly(tmp_path: Path) -> None:
+    """`arena export | head -c 100`: no traceback, no error message, exit 0."""
+    import subprocess
+    import sys
+
+    from arena.store.export import write_jsonl
+
+    path = tmp_path / "v.db"
+    _fill(path, 150, seed=5)
+    with VoteStore(path) as store:
+        size = write_jsonl(store.iter_votes(), out := io.StringIO()) and len(out.getvalue())
+    assert size > 4 * 65536  # several pipe buffers: the writer really hits the closed pipe
+    proc = subprocess.Popen([sys.executable, "-m", "arena", "--db", str(path), "export"],
+                            cwd=Path(__file__).resolve().parent.parent, stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.read(100).startswith(b'{"uuid"')
+    proc.stdout.close()
+    err = proc.stderr.read()
+    proc.stderr.close()
+    assert proc.wait(timeout=60) == 0
+    assert err == b"", err

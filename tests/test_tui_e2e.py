@@ -50,7 +50,7 @@ def test_full_round_with_two_real_models(demo_config, tmp_path: Path) -> None:
             await pilot.click("#prompt")
             await pilot.press(*"Name three primary colors.")
             await pilot.press("enter")
-            await wait_for(pilot, lambda: screen.round.turns and screen.round.can_vote and not screen._turn_done_pending, 180, "both answers")
+            await wait_for(pilot, lambda: screen.voting_open, 180, "both answers")
             answers = (screen.round.turns[-1].sides[0].text, screen.round.turns[-1].sides[1].text)
             assert all(a.strip() for a in answers), answers
             screen_text = " ".join(str(w.render()) for w in app.screen.query("*") if hasattr(w, "render") and w.display)

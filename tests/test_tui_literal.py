@@ -51,7 +51,7 @@ def test_markup_and_escapes_shown_literally_and_stored_exactly(demo_config, tmp_
             await _wait(pilot, lambda: screen.round is not None)
             await pilot.click("#prompt")
             await pilot.press(*"hi", "enter")
-            await _wait(pilot, lambda: screen.round.can_vote and not screen._turn_done_pending)
+            await _wait(pilot, lambda: screen.voting_open)
             by_model = {screen.round.models[i]: p for i, p in enumerate((screen.query_one("#pane-a", AnswerPane), screen.query_one("#pane-b", AnswerPane)))}
             md_a = by_model["gemma3-270m"].query_one(StreamView)
             md_b = by_model["smollm2-135m"].query_one(StreamView)

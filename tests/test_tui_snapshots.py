@@ -35,7 +35,7 @@ async def _play_round(pilot) -> None:
     await _until(pilot, lambda: getattr(screen, "round", None) is not None)
     await pilot.click("#prompt")
     await pilot.press(*"Name the primary colors.", "enter")
-    await _until(pilot, lambda: screen.round.can_vote and not screen._turn_done_pending)
+    await _until(pilot, lambda: screen.voting_open)
     await pilot.pause(0.3)
 
 

@@ -8,10 +8,13 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from arena import paths
 from arena.errors import ArenaError, UsageError
+
+if TYPE_CHECKING:
+    from arena.store import Filters
 
 
 def add_filter_args(p: argparse.ArgumentParser, *, leaks_default: bool) -> None:
@@ -29,8 +32,8 @@ def add_filter_args(p: argparse.ArgumentParser, *, leaks_default: bool) -> None:
     leaks.add_argument("--exclude-leaks", dest="include_leaks", action="store_false", help="drop identity-leak votes")
 
 
-def filters_from_args(args: argparse.Namespace):  # -> arena.store.Filters (imported lazily: keeps --help fast)
-    from arena.store import Filters
+def filters_from_args(args: argparse.Namespace) -> Filters:
+    from arena.store import Filters  # imported here so `arena --help` stays fast
 
     filters = Filters(
         matchup=args.matchup, category=args.category, since=args.since, until=args.until, voter=args.voter,
@@ -119,6 +122,11 @@ def run_export(args: argparse.Namespace) -> int:
         try:
             with _output(args.output, args.format) as out:
                 n = WRITERS[args.format](store.iter_votes(filters), out)
+        except BrokenPipeError:
+            # `arena export | head`: the reader has all it wanted. Point stdout at /dev/null so the interpreter's final
+            # flush does not raise again, and stop quietly, like other Unix tools.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
         except OSError as exc:
             raise ArenaError(f"Writing the export failed: {exc.strerror or exc}", "check free space and the -o path") from exc
     finally:

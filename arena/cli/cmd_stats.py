@@ -13,6 +13,7 @@ from arena import paths
 from arena.battle.record import ModelFacts
 from arena.errors import ArenaError, UsageError
 from arena.stats.bradley_terry import DEFAULT_ROUNDS, DEFAULT_SEED
+from arena.stats.checks import ChecksSummary
 from arena.stats.render import render_text
 from arena.stats.report import Report, build_report
 
@@ -78,23 +79,33 @@ def _no_votes_line(db: Path, args: argparse.Namespace) -> str:
 
 def collect_reports(args: argparse.Namespace, db: Path) -> list[Report]:
     """One Report per matchup that has votes under the filters."""
+    return [report for report, _ in collect(args, db)]
+
+
+def collect(args: argparse.Namespace, db: Path) -> list[tuple[Report, ChecksSummary]]:
+    """Per matchup with votes under the filters: its Report and its objective-check summary (same filters)."""
+    from arena.stats.checks import summarize_checks
     from arena.store import Filters, VoteStore  # imported here so `arena --help` stays fast
+    from arena.store.checks import aggregate_checks
 
     base = _filters_dict(args)
     with VoteStore(db, create=False) as store:
         matchup_ids = [args.matchup] if args.matchup else store.matchups()
         labels = _labels(args.config, store.models())
-        reports: list[Report] = []
+        out: list[tuple[Report, ChecksSummary]] = []
         for matchup_id in matchup_ids:
             models = store.matchup_models(matchup_id)
             if models is None:
                 continue
-            rows = store.aggregate(Filters(**{**base, "matchup": matchup_id}))
+            filters = Filters(**{**base, "matchup": matchup_id})
+            rows = store.aggregate(filters)
             if not rows:
                 continue
             big, small = models
-            reports.append(build_report(rows, big, small, labels, matchup=matchup_id, rounds=args.rounds, seed=args.seed))
-    return reports
+            report = build_report(rows, big, small, labels, matchup=matchup_id, rounds=args.rounds, seed=args.seed)
+            checks = summarize_checks(aggregate_checks(store, filters), models=(big, small), labels=labels)
+            out.append((report, checks))
+    return out
 
 
 def run(args: argparse.Namespace) -> int:
@@ -105,14 +116,15 @@ def run(args: argparse.Namespace) -> int:
     Filters(**_filters_dict(args)).where()  # UsageError for a bad --since/--until even when there is no database yet
     db = Path(args.db).expanduser() if args.db else paths.default_db_path()
     # Do not let a stats query create an empty database as a side effect.
-    reports = collect_reports(args, db) if db.is_file() else []
+    results = collect(args, db) if db.is_file() else []
     if args.json:
-        payload = {"db": str(db), "filters": _filters_dict(args), "reports": [r.to_dict() for r in reports]}
+        reports_json = [{**r.to_dict(), "objective_checks": c.to_dict()} for r, c in results]
+        payload = {"db": str(db), "filters": _filters_dict(args), "reports": reports_json}
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
         return 0
-    if not reports:
+    if not results:
         sys.stdout.write(_no_votes_line(db, args) + "\n")
         return 0
     note = "" if args.include_leaks else "Votes flagged as identity leaks are excluded (--include-leaks keeps them).\n"
-    sys.stdout.write("\n\n".join(render_text(r).rstrip("\n") for r in reports) + "\n\n" + note)
+    sys.stdout.write("\n\n".join(render_text(r, c).rstrip("\n") for r, c in results) + "\n\n" + note)
     return 0

@@ -126,6 +126,14 @@ def _check_file(path: Path) -> None:
         )
 
 
+def _is_template_error(exc: BaseException) -> bool:
+    try:
+        from jinja2 import TemplateError
+    except ImportError:  # pragma: no cover - jinja2 is a llama-cpp-python dependency
+        return False
+    return isinstance(exc, TemplateError)
+
+
 def _explain_load_failure(path: Path, lines: list[str], exc: BaseException) -> EngineError:
     detail = "; ".join(lines[-3:]) if lines else str(exc)
     text = detail.lower()
@@ -226,6 +234,16 @@ class LocalEngine:
                 if self._cancel_requested:
                     raise EngineError(f"Loading {self.model_id} was cancelled") from e
                 raise _explain_load_failure(self.path, errors, e) from e
+            except Exception as e:
+                # Llama() compiles every chat template in the GGUF (even when chat_format overrides it): a broken
+                # one raises jinja2's TemplateSyntaxError, which must reach the user as one clear paragraph.
+                if not _is_template_error(e):
+                    raise
+                raise EngineError(
+                    f"The chat template stored in {self.path} (tokenizer.chat_template) is broken: {e}",
+                    "llama-cpp-python compiles it even when chat_format is set, so this file cannot be loaded as it is: "
+                    "download a fixed GGUF, or replace the template with `gguf-new-metadata --chat-template ...`",
+                ) from e
         llm.verbose = False  # generation must not print either
         try:
             self._check_chat_format(llm, llama_chat_format)

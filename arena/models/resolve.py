@@ -136,7 +136,12 @@ def describe(spec: ModelSpec, config: Config) -> ResolvedModel:
     source = describe_source(spec)
     if isinstance(spec.source, RemoteSource):
         return ResolvedModel(spec, source, None, None)
-    p = local_path(spec, config) if is_present(spec, config) else None
+    # An existing but empty file is damage to report (read_facts says "empty (0 bytes)"), not an absent model.
+    p = local_path(spec, config)
+    try:
+        p = p if p is not None and p.is_file() else None
+    except OSError:
+        p = None
     facts = read_facts(p) if p else None
     return ResolvedModel(spec, source, p, facts, requantized=_requantized(spec, config))
 

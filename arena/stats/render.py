@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from arena.stats.checks import ChecksSummary, head_to_head_text, tallies_text
 from arena.stats.pair import PairSummary
 from arena.stats.report import Report
 from arena.stats.verdict import format_p
@@ -73,7 +74,40 @@ def _position_line(s: PairSummary) -> str:
     return text + ": no sign of a side preference."
 
 
-def render_text(report: Report) -> str:
+def category_verdict_lines(report: Report) -> list[str]:
+    """One plain-words verdict per category ("code: Gemma 3 270M wins 70% of decided votes (...)"), or [] if uncategorized."""
+    if not set(report.categories) - {"uncategorized"}:
+        return []
+    width = max(len(name) for name in report.categories) + 1
+    lines = ["Per category:"]
+    for name in report.categories:
+        text = report.category_verdicts.get(name)
+        if text:
+            lines.append(f"  {(name + ':').ljust(width)} {text}")
+    return lines if len(lines) > 1 else []
+
+
+def checks_lines(summary: ChecksSummary | None) -> list[str]:
+    """Objective checks per model, overall, per category and per check type, plus the paired comparison; [] if none."""
+    if summary is None or summary.empty:
+        return []
+    lines = [f"Objective checks (automatic, on suite prompts that have one): {tallies_text(summary, summary.overall)}"]
+    width = max(len(name) for name in [*summary.by_category, *summary.by_type]) + 1
+    if len(summary.by_category) > 1:
+        for name, tallies in summary.by_category.items():
+            lines.append(f"  {(name + ':').ljust(width)} {tallies_text(summary, tallies)}")
+    # Per check type only where it adds something: in the built-in suites each type lives in one category.
+    if len(summary.by_type) > 1 and any(t not in summary.by_category.values() for t in summary.by_type.values()):
+        for name, tallies in summary.by_type.items():
+            lines.append(f"  {(name + ' checks:').ljust(width + 7)} {tallies_text(summary, tallies)}")
+    paired = head_to_head_text(summary)
+    if paired:
+        lines.append(paired)
+    lines.append("(pass rate with Wilson 95% CI; checks are stored with each vote and never shown before it)")
+    return lines
+
+
+def render_text(report: Report, checks: ChecksSummary | None = None) -> str:
     s = report.pair
     title = "Quant Arena results" + (f": matchup {report.matchup}" if report.matchup else "")
     big, small = report.label(report.big), report.label(report.small)
@@ -98,6 +132,14 @@ def render_text(report: Report) -> str:
     )
     lines.append("left%: share of decided votes won by the left pane.")
     lines.append(_position_line(s))
+    per_category = category_verdict_lines(report)
+    if per_category:
+        lines.append("")
+        lines += per_category
+    check_lines = checks_lines(checks)
+    if check_lines:
+        lines.append("")
+        lines += check_lines
     if report.ratings:
         lines.append("")
         rounds = f"{report.bootstrap_rounds} bootstrap rounds, seed {report.seed}" if report.bootstrap_rounds else "no bootstrap"

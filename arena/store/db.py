@@ -23,6 +23,8 @@ DEFAULT_TIMEOUT_S = 10.0  # how long a writer waits for another process's write 
 
 def connect(path: Path, *, timeout: float = DEFAULT_TIMEOUT_S, synchronous: str = "FULL") -> sqlite3.Connection:
     """Open (creating if missing) the DB at `path` with the arena pragmas. Raises StoreError."""
+    if synchronous.upper() not in ("NORMAL", "FULL", "EXTRA"):  # OFF would break the durability promise
+        raise ValueError(f"synchronous must be NORMAL, FULL or EXTRA, not {synchronous!r}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

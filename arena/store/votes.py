@@ -193,7 +193,7 @@ class VoteStore:
         """Save both models' facts and the vote in one transaction; durable when this returns. Raises StoreError."""
         try:
             row = vote_row(rec)
-        except ValueError as exc:  # a bad outcome or tstamp is a bug in the caller, but must not look like success
+        except (ValueError, TypeError) as exc:  # bad outcome, tstamp or non-JSON value: a caller bug, never a silent loss
             raise StoreError(f"The vote {rec.uuid} is malformed and was not saved: {exc}", "report this as a bug") from exc
         stamp = row[1]
         with self._lock, dbmod.write(self.conn, self.path, "save the vote to") as conn:

