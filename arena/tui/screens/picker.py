@@ -71,6 +71,9 @@ class PickerScreen(Screen[None]):
         for m in config.matchups.values():
             options.add_option(Option(matchup_row(config, m), id=m.id))
             options.add_option(None)
+        options.highlighted = 0
+        if self.arena_app.config.defaults.matchup in self.arena_app.config.matchups:
+            options.highlighted = options.get_option_index(self.arena_app.config.defaults.matchup)
         options.focus()
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:

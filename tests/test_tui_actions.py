@@ -1,0 +1,136 @@
+"""Keys and screens around a round: category, display policy, help, palette, picker, stats; and `arena serve`.
+
+Layout-level: the scripted engine (tests/support/fake_engine.py) stands in for models; real-model rounds are in
+test_tui_e2e.py and test_tui_round_actions.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from tests.support.fake_engine import fake_factory
+
+from arena.tui.app import ArenaApp
+from arena.tui.screens.arena import ArenaScreen
+from arena.tui.screens.help import HelpScreen
+from arena.tui.screens.picker import PickerScreen
+from arena.tui.screens.stats import StatsScreen
+
+
+async def _until(pilot, predicate, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        await pilot.pause(0.05)
+
+
+def test_category_policy_and_vote_recorded(demo_config, tmp_path: Path) -> None:
+    db = tmp_path / "v.db"
+
+    async def scenario() -> None:
+        app = ArenaApp(demo_config, db, matchup_id="demo", seed=1, engine_factory=fake_factory({}))
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = app.screen
+            assert isinstance(screen, ArenaScreen)
+            await _until(pilot, lambda: screen.round is not None)
+            await pilot.press("escape")
+            # `p` cycles paced -> whole -> live; live is marked as not speed-blind
+            await pilot.press("p", "p")
+            assert screen.policy.value == "live" and "NOT speed-blind" in screen.sub_title
+            assert screen.round.policy.value == "live"  # no turn yet: applies to this round
+            # `c` picks the category of a free prompt
+            await pilot.press("c")
+            await pilot.pause(0.2)
+            await pilot.press("down", "down", "enter")  # reasoning, math, code
+            await pilot.pause(0.1)
+            assert screen.round.category == "code"
+            await pilot.press("i", *"x", "enter")
+            await _until(pilot, lambda: screen.voting_open)
+            await pilot.press("1")
+            await _until(pilot, lambda: screen.round.voted is not None)
+
+    asyncio.run(scenario())
+    assert sqlite3.connect(db).execute("SELECT category, display_policy FROM battles").fetchall() == [("code", "live")]
+
+
+LONG = {"gemma3-270m": "word " * 80, "smollm2-135m": "text " * 80}  # 50 pieces at 50 ms: ~2.5 s of streaming
+
+
+def test_vote_keys_inactive_until_both_answers_are_done(demo_config, tmp_path: Path) -> None:
+    async def scenario() -> None:
+        app = ArenaApp(demo_config, tmp_path / "v.db", matchup_id="demo", seed=1, engine_factory=fake_factory(LONG, delay_s=0.05))
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = app.screen
+            await _until(pilot, lambda: screen.round is not None)
+            await pilot.press("1")  # no turn yet: nothing happens
+            assert screen.round.voted is None
+            await pilot.press(*"hi", "enter")
+            await pilot.pause(0.1)
+            await pilot.press("1")  # still streaming: ignored
+            assert screen.round.voted is None
+            await _until(pilot, lambda: screen.voting_open)
+            await pilot.press("1")
+            await _until(pilot, lambda: screen.round.voted is not None)
+
+    asyncio.run(scenario())
+
+
+def test_help_palette_stats_and_picker(demo_config, tmp_path: Path) -> None:
+    async def scenario() -> None:
+        app = ArenaApp(demo_config, tmp_path / "v.db", seed=1, engine_factory=fake_factory({}))
+        async with app.run_test(size=(120, 40)) as pilot:
+            assert isinstance(app.screen, PickerScreen)  # no matchup given: the picker
+            await pilot.press("enter")  # the first matchup
+            await _until(pilot, lambda: isinstance(app.screen, ArenaScreen) and app.screen.round is not None)
+            await pilot.press("escape", "question_mark")
+            assert isinstance(app.screen, HelpScreen)
+            await pilot.press("escape")
+            await pilot.press("s")
+            assert isinstance(app.screen, StatsScreen)
+            await pilot.press("escape")
+            await pilot.press("ctrl+p")
+            await pilot.pause(0.2)
+            await pilot.press(*"Statis")
+            await pilot.pause(0.3)
+            await pilot.press("enter")
+            await _until(pilot, lambda: isinstance(app.screen, StatsScreen))
+            await pilot.press("escape")
+            await pilot.press("m")
+            await _until(pilot, lambda: isinstance(app.screen, PickerScreen))
+
+    asyncio.run(scenario())
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_arena_serve_serves_the_app_page(demo_config_path: Path, tmp_path: Path) -> None:
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "arena", "--config", str(demo_config_path), "--db", str(tmp_path / "v.db"), "serve", "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                page = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).read().decode()
+                break
+            except OSError:
+                assert proc.poll() is None, proc.stdout.read().decode()
+                assert time.monotonic() < deadline, "arena serve did not answer"
+                time.sleep(0.3)
+        assert "Quant Arena" in page and "ws" in page  # the textual-serve page that opens the app over a websocket
+    finally:
+        proc.terminate()
+        proc.wait(10)
