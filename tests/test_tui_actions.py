@@ -15,20 +15,13 @@ import time
 import urllib.request
 from pathlib import Path
 
-from tests.support.fake_engine import fake_factory
-
 from arena.tui.app import ArenaApp
 from arena.tui.screens.arena import ArenaScreen
 from arena.tui.screens.help import HelpScreen
 from arena.tui.screens.picker import PickerScreen
 from arena.tui.screens.stats import StatsScreen
-
-
-async def _until(pilot, predicate, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        await pilot.pause(0.05)
+from tests.support.fake_engine import fake_factory
+from tests.support.pilot import wait_for as _until
 
 
 def test_category_policy_and_vote_recorded(demo_config, tmp_path: Path) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-import time
 from pathlib import Path
 
 import pytest
@@ -14,14 +13,7 @@ import pytest
 from arena.tui.app import ArenaApp
 from arena.tui.screens.arena import ArenaScreen
 from arena.tui.widgets.answer_pane import AnswerPane
-
-
-async def wait_for(pilot, predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        await pilot.pause(0.1)
+from tests.support.pilot import wait_for
 
 
 def pane_text(pane: AnswerPane) -> str:

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import time
 from pathlib import Path
-
-from tests.support.fake_engine import fake_factory
 
 from arena.tui.app import ArenaApp
 from arena.tui.screens.arena import ArenaScreen
 from arena.tui.widgets.answer_pane import AnswerPane
 from arena.tui.widgets.stream_view import StreamView
+from tests.support.fake_engine import fake_factory
+from tests.support.pilot import wait_for as _wait
 
 HOSTILE_A = "[bold red]x[/] and [link=https://evil.example]click[/link] $x$ <b>html</b>"
 HOSTILE_B = "\x1b[31mred\x1b[0m \x1b]52;c;ZXZpbA==\x07 \x1b]0;pwned title\x07 bell\x07 back\x08space \x9b1m"
@@ -30,13 +29,6 @@ def rendered_text(pane: AnswerPane) -> str:
     for block in pane.query(MarkdownBlock):
         parts.append(block._content.plain if hasattr(block, "_content") and block._content is not None else str(block.render()))
     return "\n".join(parts)
-
-
-async def _wait(pilot, predicate, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        await pilot.pause(0.05)
 
 
 def test_markup_and_escapes_shown_literally_and_stored_exactly(demo_config, tmp_path: Path) -> None:

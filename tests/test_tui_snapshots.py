@@ -6,28 +6,19 @@ covered by test_tui_e2e.py. Update after an intended change with `pytest tests/t
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
-
-import pytest
-from tests.support.fake_engine import fake_factory
 
 from arena.battle.record import BattleRecord, ModelFacts, Outcome, SideRecord
 from arena.store import VoteStore
 from arena.tui.app import ArenaApp
+from tests.support.fake_engine import fake_factory
+from tests.support.pilot import wait_for as _until
 
 SIZE = (130, 36)
 ANSWERS = {
     "gemma3-270m": "Red, yellow and blue are the traditional primary colors.\n\n```python\nprint('paint')\n```",
     "smollm2-135m": "The primary colors are:\n\n1. **Red**\n2. **Green**\n3. **Blue**\n\n(for light: RGB)",
 }
-
-
-async def _until(pilot, predicate, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        await pilot.pause(0.05)
 
 
 async def _play_round(pilot) -> None:

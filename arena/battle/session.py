@@ -68,9 +68,8 @@ def model_facts(spec: ModelSpec, config: Config) -> ModelFacts:
     """What the store keeps about a model; never fails (facts are informative, the vote matters more)."""
     facts = ModelFacts(id=spec.id, name=spec.name, source=type(spec.source).__name__, quant_type=spec.quant)
     try:
-        from arena.models.resolve import resolve
-
         from arena.models.facts import fingerprint
+        from arena.models.resolve import resolve
 
         resolved = resolve(spec, config)
         facts.source = resolved.source

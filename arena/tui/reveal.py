@@ -5,7 +5,10 @@ from __future__ import annotations
 from rich.text import Text
 
 from arena.battle.record import ModelFacts, SideRecord
-from arena.models.facts import format_bytes, format_params  # same units as `arena models`
+from arena.models.facts import (  # same units as `arena models`
+    format_bytes,
+    format_params,
+)
 
 ROLE_LABEL = {"big": "big model, harsh quant", "small": "small model, light quant"}
 

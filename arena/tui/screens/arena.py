@@ -7,7 +7,6 @@ depend on how fast or how long the models write).
 
 from __future__ import annotations
 
-import random
 import time
 from typing import TYPE_CHECKING
 
@@ -23,7 +22,7 @@ from textual.worker import get_current_worker
 
 from arena.battle.pacing import Pacer
 from arena.battle.record import BattleRecord, ModelFacts, Outcome
-from arena.battle.round import SIDE_LABELS, Round
+from arena.battle.round import Round
 from arena.battle.runner import TurnRunner
 from arena.battle.session import Contenders, load_contenders, save_vote
 from arena.config.types import DisplayPolicy

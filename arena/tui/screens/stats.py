@@ -12,11 +12,17 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from arena.stats.checks import ChecksSummary, head_to_head_text, summarize_checks, tallies_text, tally_text
+from arena.stats.checks import (
+    ChecksSummary,
+    head_to_head_text,
+    summarize_checks,
+    tallies_text,
+    tally_text,
+)
 from arena.stats.pair import PairSummary
+from arena.stats.render import render_text
 from arena.stats.report import Report, build_report
 from arena.stats.verdict import format_p
-from arena.stats.render import render_text
 from arena.store import Filters
 from arena.store.checks import aggregate_checks
 from arena.tui.widgets.bars import ci_bar, share_bar
