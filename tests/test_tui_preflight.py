@@ -1,0 +1,43 @@
+"""A RAM-preflight refusal is shown in the UI with its numbers and fix; the app stays usable."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from tests.support.pilot import wait_for
+
+from arena.config.loader import load_config
+from arena.tui.app import ArenaApp
+from arena.tui.screens.arena import ArenaScreen
+from arena.tui.screens.picker import PickerScreen
+
+
+def test_preflight_refusal_is_shown_and_app_stays_up(smollm_path: Path, gemma_path: Path, tmp_path: Path) -> None:
+    # A context of 1M tokens needs tens of GB of KV cache for SmolLM2: more than this machine has.
+    yaml_text = f"""\
+version: 1
+models:
+  - {{id: huge-ctx, name: SmolLM2 huge context, n_ctx: 1048576, source: {{path: "{smollm_path}"}}}}
+  - {{id: gemma, name: Gemma, chat_format: gemma, n_ctx: 512, source: {{path: "{gemma_path}"}}}}
+matchups:
+  - {{id: too-big, big: huge-ctx, small: gemma}}
+"""
+    cfg_path = tmp_path / "models.yaml"
+    cfg_path.write_text(yaml_text, encoding="utf-8")
+    config = load_config(cfg_path)
+
+    async def scenario() -> None:
+        app = ArenaApp(config, tmp_path / "v.db", matchup_id="too-big")
+        async with app.run_test(size=(140, 40)) as pilot:
+            screen = app.screen
+            assert isinstance(screen, ArenaScreen)
+            await wait_for(pilot, lambda: screen._load_error is not None, 30, "the preflight refusal")
+            bar = str(screen.query_one("#vote-bar").render())
+            assert "Not enough memory" in bar and "n_ctx" in bar and "--force" in bar
+            assert "[f] load anyway" in bar and "[m] pick another matchup" in bar
+            assert screen.contenders is None  # nothing was loaded
+            await pilot.press("m")
+            await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen), 10, "the picker")
+
+    asyncio.run(scenario())
