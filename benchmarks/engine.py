@@ -25,9 +25,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from arena.engine.local import LocalEngine  # noqa: E402
-from arena.engine.scheduler import Scheduler, calibration_path, cpu_cores, save_calibration  # noqa: E402
-from arena.engine.types import ChatParams, Finished, TextDelta  # noqa: E402
+from arena.engine.local import LocalEngine
+from arena.engine.scheduler import (
+    Scheduler,
+    calibration_path,
+    cpu_cores,
+    save_calibration,
+)
+from arena.engine.types import ChatParams, Finished, TextDelta
 
 PROMPT = [{"role": "user", "content": "Write a long story about a lighthouse keeper and a storm."}]
 

@@ -8,7 +8,6 @@ import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
-from pathlib import Path
 
 import pytest
 
@@ -16,7 +15,14 @@ from arena.config.types import ModelSpec, RemoteSource
 from arena.engine.remote import RemoteEngine, SSEParser
 from arena.engine.types import ChatParams, Engine, Event, Failed, Finished, TextDelta
 from arena.errors import EngineError
-from tests.support.server import ScriptedServer, closed_port, llama_server, smollm_file, sse_chunk, start_stream
+from tests.support.server import (
+    ScriptedServer,
+    closed_port,
+    llama_server,
+    smollm_file,
+    sse_chunk,
+    start_stream,
+)
 
 QUESTION = [{"role": "user", "content": "What is the capital of France?"}]
 SECRET = "sk-test-DO-NOT-LOG-4242"

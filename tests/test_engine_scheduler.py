@@ -12,7 +12,12 @@ import pytest
 
 from arena.engine.local import LocalEngine
 from arena.engine.remote import RemoteEngine
-from arena.engine.scheduler import Calibration, Scheduler, load_calibration, save_calibration
+from arena.engine.scheduler import (
+    Calibration,
+    Scheduler,
+    load_calibration,
+    save_calibration,
+)
 from arena.engine.types import ChatParams, Event, Failed, Finished, TextDelta
 from tests.support.server import smollm_file
 
@@ -119,8 +124,8 @@ def test_cancel_stops_both_sides_promptly(pair: tuple[LocalEngine, LocalEngine])
         scheduler = Scheduler(cores=2)
         params = ChatParams(seed=9, max_tokens=400)
         out: list[tuple[Finished | Failed, Finished | Failed]] = []
-        worker = threading.Thread(target=lambda: out.append(
-            scheduler.run_pair(pair, (STORY, STORY), (params, params), mode, rec)))  # type: ignore[arg-type]
+        worker = threading.Thread(target=lambda s=scheduler, p=params, m=mode, r=rec, o=out: o.append(
+            s.run_pair(pair, (STORY, STORY), (p, p), m, r)))  # type: ignore[misc]
         worker.start()
         assert rec.first_delta[0].wait(30)
         t0 = time.perf_counter()

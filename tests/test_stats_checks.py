@@ -14,7 +14,7 @@ import pytest
 
 from arena.battle.record import BattleRecord, ModelFacts, Outcome, SideRecord
 from arena.cli.main import main
-from arena.stats.checks import CheckRow, HeadToHead, summarize_checks, tally_text, Tally
+from arena.stats.checks import CheckRow, HeadToHead, Tally, summarize_checks, tally_text
 from arena.stats.intervals import binom_test_two_sided, wilson
 from arena.store import Filters, VoteStore
 from arena.store.checks import aggregate_checks, checks_sql
@@ -40,7 +40,7 @@ def make_records(n: int = 160, seed: int = 5) -> list[BattleRecord]:
         ctype = CHECK_TYPE[category]
         left, right = (BIG, SMALL) if rng.random() < 0.5 else (SMALL, BIG)
 
-        def checks(model: str) -> dict | None:
+        def checks(model: str, ctype: str | None = ctype) -> dict | None:
             # Now and then one side was not checked (e.g. a vote recorded before checks existed): it must not count.
             if ctype is None or rng.random() < 0.08:
                 return None
@@ -229,7 +229,7 @@ def test_arena_stats_json_has_objective_checks(db: Path, capsys: pytest.CaptureF
         exp = recount(Filters(matchup=matchup, voter="bob"))
         checks = report["objective_checks"]
         assert {m: [v["run"], v["passed"]] for m, v in checks["models"].items()} == exp.overall
-        for m, v in checks["models"].items():
+        for v in checks["models"].values():
             assert v["pass_rate"] == pytest.approx(v["passed"] / v["run"])
             assert v["ci95"] == pytest.approx(list(wilson(v["passed"], v["run"])))  # type: ignore[arg-type]
         assert checks["models"][BIG]["label"] == "Gemma 3 270M"

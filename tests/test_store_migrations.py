@@ -74,7 +74,7 @@ def test_v1_database_is_upgraded_in_place(tmp_path: Path) -> None:
     assert "checks_a" not in _columns(path)
 
     with VoteStore(path) as store:
-        assert store.schema_version == SCHEMA_VERSION == 2
+        assert store.schema_version == SCHEMA_VERSION == 3
         assert store.count() == 50
         old = store.get_vote(uuids[0])
         assert old is not None and old["checks_a"] is None and old["app_version"] == "0.0.1"
@@ -92,6 +92,12 @@ def test_v1_database_is_upgraded_in_place(tmp_path: Path) -> None:
             sql, params = aggregate_sql(f)
             plan = " | ".join(str(step) for step in store.conn.execute(f"EXPLAIN QUERY PLAN {sql}", params))
             assert "COVERING INDEX idx_battles_agg" in plan and "TEMP B-TREE" not in plan, plan
+        # The objective-check summary is answered from the partial covering index of migration 3.
+        from arena.store.checks import checks_sql
+
+        sql, params = checks_sql(Filters(matchup=rec.matchup_id))
+        plan = " | ".join(str(step) for step in store.conn.execute(f"EXPLAIN QUERY PLAN {sql}", params))
+        assert "COVERING INDEX idx_battles_checks" in plan, plan
     assert {"checks_a", "checks_b"} <= _columns(path)
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
@@ -103,7 +109,7 @@ def test_upgrade_is_idempotent_and_reopen_is_a_no_op(tmp_path: Path) -> None:
     _make_v1_db(path, 3)
     VoteStore(path).close()
     with VoteStore(path) as store:  # a second open must not re-run migration 2 (it would fail: column exists)
-        assert store.schema_version == 2 and store.count() == 3
+        assert store.schema_version == SCHEMA_VERSION and store.count() == 3
 
 
 def test_failed_migration_leaves_the_old_version_intact(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -120,4 +126,4 @@ def test_failed_migration_leaves_the_old_version_intact(tmp_path: Path, monkeypa
     assert "checks_a" not in _columns(path)  # the half-done ALTER TABLE was rolled back with the version bump
     monkeypatch.undo()
     with VoteStore(path) as store:
-        assert store.schema_version == 2 and store.count() == 5
+        assert store.schema_version == SCHEMA_VERSION and store.count() == 5

@@ -14,7 +14,7 @@ import pytest
 
 from arena.battle.record import ModelFacts, Outcome
 from arena.errors import StoreError, UsageError
-from arena.store import Filters, VoteStore, vote_to_record
+from arena.store import SCHEMA_VERSION, Filters, VoteStore, vote_to_record
 from arena.store.filters import canonical_tstamp
 from arena.store.synthetic import BIG, FACTS, SMALL, make_record
 
@@ -50,7 +50,7 @@ def test_creates_parent_dirs_and_sets_pragmas(tmp_path: Path) -> None:
         assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
         assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
         assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 3500
-        assert store.schema_version == 2
+        assert store.schema_version == SCHEMA_VERSION
     assert path.is_file()
 
 

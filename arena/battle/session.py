@@ -41,7 +41,9 @@ def default_engine_factory(spec: ModelSpec, config: Config, threads: int) -> Eng
                 f"Model '{spec.id}' reads its API key from the environment variable {src.api_key_env}, which is not set",
                 f"export {src.api_key_env}=... before starting arena, or remove api_key_env from models.yaml if the server needs no key",
             )
-        return RemoteEngine(spec.id, src.base_url, src.model, api_key=api_key, timeout_s=src.timeout_s)
+        return RemoteEngine(
+            spec.id, src.base_url, src.model, api_key=api_key, api_key_env=src.api_key_env, timeout_s=src.timeout_s
+        )  # api_key_env: a 401 names the variable to fix (never the key)
 
     from arena.engine.local import LocalEngine
     from arena.models.resolve import resolve

@@ -84,8 +84,9 @@ def collect_reports(args: argparse.Namespace, db: Path) -> list[Report]:
 
 def collect(args: argparse.Namespace, db: Path) -> list[tuple[Report, ChecksSummary]]:
     """Per matchup with votes under the filters: its Report and its objective-check summary (same filters)."""
+    # Imported here so `arena --help` stays fast.
     from arena.stats.checks import summarize_checks
-    from arena.store import Filters, VoteStore  # imported here so `arena --help` stays fast
+    from arena.store import Filters, VoteStore
     from arena.store.checks import aggregate_checks
 
     base = _filters_dict(args)

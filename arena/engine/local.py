@@ -12,6 +12,10 @@ How the llama-cpp-python quirks are handled (see DESIGN.md, "Facts about this ma
   `llama_set_abort_callback`, which makes `llama_decode` return 2 (llama-cpp-python raises RuntimeError). The
   abort callback is only installed until the first token: llama.cpp calls it for every graph node (~600 times per
   token here), each call taking the GIL, which would slow generation.
+- Reproducibility: a seed reproduces an answer from the same KV-cache state (`reset()` gives a clean one). Reusing
+  the cached prompt prefix between turns (kept: it saves re-reading the conversation) changes how the prompt is
+  batched, which can change the logits in the last bits and so the sampled text.
+- Cancel during `load()` aborts the load (the progress callback returns false).
 - Counting: the chat handler is called with a thin proxy of the `Llama` whose `create_completion` sees the exact
   prompt tokens; it also injects the stopping criterion that counts sampled tokens.
 """
@@ -42,6 +46,22 @@ if TYPE_CHECKING:
 
 GGUF_MAGIC = b"GGUF"
 
+# llama-cpp-python formats that silently DROP system messages. Both contenders must see the same system prompt, so
+# for these it is folded into the first user message, as Gemma's own template does.
+SYSTEMLESS_FORMATS = frozenset({"gemma"})
+
+
+def fold_system_prompt(messages: list[Message]) -> list[Message]:
+    system = "\n\n".join(m["content"] for m in messages if m.get("role") == "system" and m.get("content"))
+    rest = [dict(m) for m in messages if m.get("role") != "system"]
+    if not system:
+        return rest
+    for m in rest:
+        if m.get("role") == "user":
+            m["content"] = f"{system}\n\n{m['content']}"
+            return rest
+    return [{"role": "user", "content": system}, *rest]
+
 
 class _PromptTokens(Exception):
     """Raised by the counting proxy instead of generating: carries the exact prompt tokens."""
@@ -63,8 +83,7 @@ class _Counter:
         n = len(input_ids)
         if self.first_len is None:
             self.first_len = n
-        if n > self.last_len:
-            self.last_len = n
+        self.last_len = max(self.last_len, n)
         return self._engine._cancel_requested
 
     @property
@@ -212,7 +231,7 @@ class LocalEngine:
         def on_progress(fraction: float, _user_data: Any) -> bool:
             try:
                 report(float(fraction), "loading weights")
-            except Exception:  # a broken progress display must not break loading
+            except Exception:  # noqa: BLE001, S110 - a broken progress display must not break loading
                 pass
             return not self._cancel_requested  # False aborts the load
 
@@ -267,6 +286,8 @@ class LocalEngine:
     def chat(self, messages: list[Message], params: ChatParams) -> Iterator[Event]:
         """Set up synchronously (so a `cancel()` after this call is never lost), then stream lazily."""
         self._cancel_requested = False
+        if self.chat_format in SYSTEMLESS_FORMATS:
+            messages = fold_system_prompt(messages)
         return self._stream(list(messages), params, time.perf_counter())
 
     # -- extras the scheduler and tests use ------------------------------------------------------------------------
@@ -402,7 +423,7 @@ class LocalEngine:
                     reason = choice["finish_reason"]
                 if self._cancel_requested:
                     break
-        except Exception as e:  # llama_decode returned 2 (aborted) is a RuntimeError; anything else is a failure
+        except Exception as e:  # noqa: BLE001 - llama_decode returned 2 (aborted) is a RuntimeError; anything else is a failure
             if not self._cancel_requested:
                 yield Failed(EngineError(f"Generation failed in {self.model_id}: {e}"))
                 return

@@ -61,7 +61,7 @@ def _on_log(level: int, text: bytes | None, _user_data: Any) -> None:
                 _partial[ident] = (py_level, rest)
         for line in lines:
             _emit(py_level, line)
-    except Exception:  # pragma: no cover - a logging failure must not crash inference
+    except Exception:  # noqa: BLE001, S110  # pragma: no cover - a logging failure must not crash inference
         pass
 
 

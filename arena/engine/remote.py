@@ -23,7 +23,16 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from arena.engine.context import DoesNotFit, estimate_tokens, fit_messages, reply_room
-from arena.engine.types import ChatParams, Event, Failed, Finished, Message, ProgressCallback, TextDelta, Timings
+from arena.engine.types import (
+    ChatParams,
+    Event,
+    Failed,
+    Finished,
+    Message,
+    ProgressCallback,
+    TextDelta,
+    Timings,
+)
 from arena.errors import EngineError
 
 if TYPE_CHECKING:
@@ -53,8 +62,7 @@ class SSEParser:
         if not sep:
             self._note_other(line)
             return None
-        if value.startswith(" "):
-            value = value[1:]
+        value = value.removeprefix(" ")
         if field == "data":
             self._data.append(value)
         elif field not in ("event", "id", "retry"):
@@ -337,6 +345,7 @@ class RemoteEngine:
             yield cancelled()
             return
         headers = self._headers(True) | {"Content-Type": "application/json"}
+        resp: http.client.HTTPResponse | None = None
         try:
             try:
                 conn.connect()
@@ -362,6 +371,8 @@ class RemoteEngine:
                 return
             yield from self._read_events(resp, params, start, dropped)
         finally:
+            if resp is not None:
+                resp.close()  # a "Connection: close" response owns the socket, not the connection
             self._close_conn()
 
     def _read_events(self, resp: http.client.HTTPResponse, params: ChatParams, start: float,

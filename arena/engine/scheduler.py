@@ -23,18 +23,26 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal, Union
+from typing import Literal
 
 from arena import paths
-from arena.engine.types import ChatParams, Engine, Event, Failed, Finished, Message, Timings
+from arena.engine.types import (
+    ChatParams,
+    Engine,
+    Event,
+    Failed,
+    Finished,
+    Message,
+    Timings,
+)
 from arena.errors import EngineError
 
 log = logging.getLogger("arena.engine.scheduler")
 
 Mode = Literal["concurrent", "sequential", "auto"]
-Outcome = Union[Finished, Failed]
+Outcome = Finished | Failed
 OnEvent = Callable[[int, Event], None]
 
 CALIBRATION_FILE = "engine_calibration.json"
@@ -88,7 +96,7 @@ def load_calibration(path: Path | None = None) -> Calibration | None:
 def save_calibration(concurrent_s: float, sequential_s: float, models: Sequence[str] = (),
                      path: Path | None = None) -> Calibration:
     path = path or calibration_path()
-    cal = Calibration(cpu_cores(), concurrent_s, sequential_s, datetime.now(timezone.utc).isoformat(), tuple(models))
+    cal = Calibration(cpu_cores(), concurrent_s, sequential_s, datetime.now(UTC).isoformat(), tuple(models))
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(asdict(cal), indent=2))
@@ -157,7 +165,7 @@ class Scheduler:
         def drive(side: int) -> None:
             try:
                 results[side] = self._drive(side, engines[side], messages_pair[side], params_pair[side], emit)
-            except BaseException as e:  # an on_event bug: stop the other side and re-raise in the caller
+            except BaseException as e:  # noqa: BLE001 - an on_event bug: stop the other side and re-raise in the caller
                 errors.append(e)
                 self.cancel()
 

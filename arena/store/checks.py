@@ -12,6 +12,8 @@ from arena.stats.checks import CheckRow
 from arena.store.filters import Filters
 from arena.store.votes import VoteStore
 
+_ALL_MATCHUPS = Filters()  # the stats default: every matchup, identity leaks excluded
+
 
 def _side(column: str, field: str) -> str:
     # json_valid first: a hand-edited or foreign row with broken JSON must count as "not checked", not abort the query.
@@ -39,9 +41,9 @@ def _flag(value: object) -> bool | None:
     return None
 
 
-def aggregate_checks(store: VoteStore, filters: Filters = Filters()) -> list[CheckRow]:
+def aggregate_checks(store: VoteStore, filters: Filters = _ALL_MATCHUPS) -> list[CheckRow]:
     """Objective-check counts of the votes matching `filters` (same semantics as VoteStore.aggregate)."""
-    rows = store._query(*checks_sql(filters))  # noqa: SLF001 (store internals: same package, shared lock + errors)
+    rows = store._query(*checks_sql(filters))  # same package: shares the store's lock and error translation
     out: list[CheckRow] = []
     for model_a, model_b, category, check_type, passed_a, passed_b, count in rows:
         a, b = _flag(passed_a), _flag(passed_b)

@@ -9,6 +9,7 @@ from pathlib import Path
 from textual.app import App
 from textual.binding import Binding
 
+from arena.battle.runner import TurnRunner
 from arena.battle.session import Contenders, EngineFactory, default_engine_factory
 from arena.config.types import Config, DisplayPolicy
 from arena.prompts.types import Prompt, Suite
@@ -50,6 +51,7 @@ class ArenaApp(App[None]):
         self.rng = random.Random(seed)
         self.voter = voter
         self.contenders: Contenders | None = None
+        self.active_runner: TurnRunner | None = None  # the turn streaming now, if any (set by the arena screen)
 
     def on_mount(self) -> None:
         if self.initial_matchup:
@@ -71,6 +73,12 @@ class ArenaApp(App[None]):
         self.switch_screen(screen) if self.screen_stack[1:] else self.push_screen(screen)
 
     def _drop_contenders(self) -> None:
+        # Stop and wait for a turn still streaming before freeing its models: unloading a llama.cpp model while a
+        # thread generates with it crashes the process (seen: SIGSEGV when quitting mid-answer).
+        runner, self.active_runner = self.active_runner, None
+        if runner is not None and runner.running:
+            runner.cancel()
+            runner.join(timeout=60)
         if self.contenders is not None:
             self.contenders.unload()
             self.contenders = None

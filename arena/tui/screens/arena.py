@@ -266,6 +266,7 @@ class ArenaScreen(Screen[None]):
         )
         self._turn_done_pending = False
         self._turn_shown = False
+        self.arena_app.active_runner = self.runner
         self.runner.start(messages)
         self.query_one("#prompt", Input).disabled = True
         self.query_one("#pane-a", AnswerPane).focus()
@@ -287,7 +288,10 @@ class ArenaScreen(Screen[None]):
         for side, pane in enumerate(self._panes()):
             if visible[side] > pane.shown:
                 await pane.append(texts[side][pane.shown : visible[side]])
-        if self._turn_done_pending and self.pacer.fully_shown(time.monotonic()):
+        # The appends above yield to the event loop: the runner may have finished (and added text) meanwhile, so the
+        # panes, not only the pacer, must hold every character before voting opens; the next tick draws the rest.
+        drawn = all(pane.shown >= len(text) for pane, text in zip(self._panes(), self.pacer.texts()))
+        if self._turn_done_pending and drawn and self.pacer.fully_shown(time.monotonic()):
             self._turn_done_pending = False
             await self._turn_complete()
 

@@ -5,11 +5,23 @@ in one widget gets slower per token as it grows. We split the answer over a chai
 one holds more than CHUNK_CHARS, the next fragment that starts at a block boundary (blank line, outside a code fence)
 begins a new widget; a single block longer than HARD_LIMIT (e.g. a 1 MB line) is split at the next newline or space.
 Appending therefore touches only the last, bounded widget.
+
+Bounded widgets are not enough on their own: Textual's compositor re-arranges every displayed widget of the screen on
+each layout (and a Markdown chunk is dozens of block widgets), so a 5,000-token answer made each append ~10x dearer than
+a 100-token one (measured in benchmarks/tui.py). So finished chunks far from the viewport are virtualized: the owner
+(AnswerPane) calls `virtualize(top, bottom)` with the band of lines worth keeping live, and each finished chunk outside
+it is swapped for a blank ChunkSpacer of exactly its laid-out height (display toggles, no mounts, same layout), and
+swapped back before it comes into view. A width change brings every chunk back, since their heights change with it.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from textual import events
 from textual.containers import Vertical
+from textual.message import Message
+from textual.widget import Widget
 from textual.widgets import Markdown
 
 from arena.tui.sanitize import visible_text
@@ -18,11 +30,29 @@ CHUNK_CHARS = 2_000
 HARD_LIMIT = 8_000
 
 
+class ChunkSpacer(Widget):
+    """Draws nothing; holds the place (height) of a hidden finished chunk."""
+
+    DEFAULT_CSS = "ChunkSpacer { height: 0; margin: 0; padding: 0; }"
+
+
+@dataclass(eq=False)
+class _Chunk:
+    md: Markdown
+    spacer: ChunkSpacer
+    ready: bool = False  # finished and laid out since: its height is final (at this width)
+    hidden: bool = False
+    height: int = 0  # the height the spacer keeps while hidden
+
+
 class StreamView(Vertical):
     DEFAULT_CSS = """
     StreamView { height: auto; }
     StreamView > Markdown { margin: 0; padding: 0 1 0 0; }
     """
+
+    class ChunksReady(Message):
+        """A finished chunk has its final height: the owner may virtualize again."""
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
@@ -30,6 +60,8 @@ class StreamView(Vertical):
         self._current_len = 0
         self._in_fence = False
         self._text = ""
+        self._chunks: list[_Chunk] = []
+        self._width = 0
 
     @property
     def text(self) -> str:
@@ -75,13 +107,59 @@ class StreamView(Vertical):
                 self._in_fence = not self._in_fence
 
     async def _new_widget(self) -> None:
+        if self._chunks:
+            # The previous chunk is finished; its height is final once the layout after its last append has run.
+            self.call_after_refresh(self._mark_ready, self._chunks[-1])
         md = Markdown("", open_links=False)
-        await self.mount(md)
+        spacer = ChunkSpacer()
+        spacer.display = False
+        await self.mount_all([spacer, md])  # the spacer sits where its chunk is, so swapping keeps every line in place
+        self._chunks.append(_Chunk(md, spacer))
         self._current = md
         self._current_len = 0
 
+    def _mark_ready(self, chunk: _Chunk) -> None:
+        if chunk in self._chunks and chunk.md.outer_size.height > 0:
+            chunk.ready = True
+            self.post_message(self.ChunksReady())
+
+    def virtualize(self, top: int, bottom: int) -> None:
+        """Keep chunks overlapping lines [top, bottom) of this view live; swap finished ones outside for spacers."""
+        y = 0
+        last = len(self._chunks) - 1
+        for i, chunk in enumerate(self._chunks):
+            height = chunk.height if chunk.hidden else chunk.md.outer_size.height
+            near = y < bottom and y + height > top
+            if chunk.hidden and near:
+                self._show(chunk)
+            elif not chunk.hidden and not near and chunk.ready and i < last and height > 0:
+                chunk.height = height
+                chunk.spacer.styles.height = height
+                chunk.spacer.display = True
+                chunk.md.display = False
+                chunk.hidden = True
+            y += height
+
+    @staticmethod
+    def _show(chunk: _Chunk) -> None:
+        chunk.md.display = True
+        chunk.spacer.display = False
+        chunk.hidden = False
+
+    def on_resize(self, event: events.Resize) -> None:
+        if event.size.width != self._width:
+            # Heights depend on the width: bring every chunk back; they are measured again after this layout.
+            self._width = event.size.width
+            for i, chunk in enumerate(self._chunks):
+                if chunk.hidden:
+                    self._show(chunk)
+                chunk.ready = False
+                if i < len(self._chunks) - 1:
+                    self.call_after_refresh(self._mark_ready, chunk)
+
     async def clear(self) -> None:
         await self.remove_children()
+        self._chunks = []
         self._current = None
         self._current_len = 0
         self._in_fence = False
