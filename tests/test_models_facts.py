@@ -185,7 +185,7 @@ def test_unknown_architecture_facts_still_read(tmp_path: Path) -> None:
 def test_unknown_architecture_does_not_load_in_llama_cpp(tmp_path: Path) -> None:
     """Facts work, loading does not: the engine must turn this into an EngineError (note for the engine)."""
     llama_cpp = pytest.importorskip("llama_cpp")
-    from arena.models.llama_log import capture_llama_logs
+    from arena.engine.logs import capture_all as capture_llama_logs
 
     p = write_synthetic_gguf(tmp_path / "alien.gguf", architecture="nosucharch", **DIMS)
     with capture_llama_logs() as lines, pytest.raises(ValueError):

@@ -17,7 +17,7 @@ from tests.support.synthetic_gguf import write_synthetic_gguf
 def llama_cpp_buffers(path: Path, n_ctx: int) -> tuple[float, float]:
     """(KV MiB, compute MiB) as llama.cpp reports them when it loads the model."""
     llama_cpp = pytest.importorskip("llama_cpp")
-    from arena.models.llama_log import capture_llama_logs
+    from arena.engine.logs import capture_all as capture_llama_logs
 
     with capture_llama_logs() as lines:
         llm = llama_cpp.Llama(model_path=str(path), n_ctx=n_ctx, n_threads=1, verbose=True)

@@ -10,6 +10,8 @@ Two sources of noise exist:
 
 `capture_errors()` collects the warning/error lines llama.cpp logs from the current thread, so a failed load can say
 why ("unknown model architecture", "failed to allocate buffer", ...) instead of llama-cpp-python's generic message.
+`capture_all()` collects every line from any thread (the quantizer logs its per-tensor progress from worker threads).
+This is the only place in the process that installs a llama.cpp log callback: a second one would replace this one.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ _installed = False
 _callback: Any = None  # the ctypes callback object; must stay referenced for the life of the process
 _partial: dict[int, tuple[int, str]] = {}  # thread id -> (level, text not yet ended by a newline)
 _captures: dict[int, list[str]] = {}  # thread id -> collected warning/error lines
+_watchers: list[list[str]] = []  # sinks that collect every line, from any thread (capture_all)
 
 
 def _emit(level: int, line: str) -> None:
@@ -41,6 +44,8 @@ def _emit(level: int, line: str) -> None:
     if not line:
         return
     logger.log(level, "%s", line)
+    for sink in _watchers:
+        sink.append(line)  # list.append is atomic: readers in other threads see whole lines
     if level >= logging.WARNING:
         captured = _captures.get(threading.get_ident())
         if captured is not None:
@@ -151,3 +156,17 @@ def python_stderr_to_log() -> Iterator[None]:
             if not proxy.threads and sys.stderr is proxy:
                 sys.stderr = proxy.inner
                 _proxy = None
+
+
+@contextmanager
+def capture_all() -> Iterator[list[str]]:
+    """Collect every llama.cpp log line (any level, any thread) while the block runs. Installs the callback."""
+    install()
+    sink: list[str] = []
+    with _lock:
+        _watchers.append(sink)
+    try:
+        yield sink
+    finally:
+        with _lock:
+            _watchers.remove(sink)

@@ -9,7 +9,7 @@
   lines it writes per tensor ("[  12/ 236] blk.1.attn_q.weight ..."): tensors done / tensors in the file. (The
   output file's size against parameters x nominal bits was tried first and is misleading: tensors whose rows are
   not multiples of 256 fall back to wider types, so Gemma-3-270M's "Q2_K" ends at 2.5x that estimate.)
-- llama.cpp's per-tensor log lines go to Python logging (arena.models.llama_log), not the terminal; the summary
+- llama.cpp's per-tensor log lines go to Python logging (arena.engine.logs), not the terminal; the summary
   "N of M tensor(s) required fallback quantization" is returned in `QuantizeResult.fallback_note`.
 """
 
@@ -137,7 +137,7 @@ def quantize_model(
 
     import llama_cpp
 
-    from arena.models.llama_log import capture_llama_logs
+    from arena.engine.logs import capture_all as capture_llama_logs
 
     ftype = ftype_value(name)
     dst.parent.mkdir(parents=True, exist_ok=True)
