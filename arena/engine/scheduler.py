@@ -11,7 +11,9 @@ in turn. A remote engine uses no local CPU, so a local model beside it gets ever
 DESIGN.md), and concurrent is better for the person waiting: both panes start early, whereas sequentially the second
 answer cannot start before the first is complete, so the speed-blind paced display shows nothing until then. So auto
 means concurrent, unless a measurement for this machine (written by `benchmarks/engine.py` or `calibrate()`) found
-sequential more than 5% faster.
+sequential more than 5% faster. Concurrent is also the robust choice: llama.cpp's threads wait for each other at
+every graph barrier, so a model using all cores collapses when anything else wants the CPU (measured on the 2-core
+dev box under load from other processes: a round took 95.8 s sequentially vs 14.8 s concurrently, 1 thread each).
 """
 
 from __future__ import annotations
