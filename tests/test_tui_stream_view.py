@@ -17,7 +17,7 @@ from arena.tui.widgets import answer_pane
 from arena.tui.widgets.answer_pane import AnswerPane
 from arena.tui.widgets.stream_view import StreamView
 
-WORDS = "the model answer layer weight quant bits error memory cache token prompt value scale block".split()
+WORDS = ["the", "model", "answer", "layer", "weight", "quant", "bits", "error", "memory", "cache", "token", "prompt", "value", "scale", "block"]
 
 
 def answer(seed: int, blocks: int) -> str:

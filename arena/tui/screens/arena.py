@@ -77,6 +77,7 @@ class ArenaScreen(Screen[None]):
         self._load_error: ArenaError | None = None
         self._turn_done_pending = False
         self._turn_shown = False  # the last turn is finished on both sides AND fully drawn
+        self._skip_armed = False  # `n` pressed once on an unvoted round: a second `n` skips it
 
     @property
     def arena_app(self) -> ArenaApp:
@@ -407,7 +408,7 @@ class ArenaScreen(Screen[None]):
     async def action_new_round(self) -> None:
         if self.round is not None and self.round.turns and self.round.voted is None:
             self.notify("This round has no vote yet: vote first (1-4), or press n again to skip it.", timeout=4)
-            if not getattr(self, "_skip_armed", False):
+            if not self._skip_armed:
                 self._skip_armed = True
                 return
         self._skip_armed = False

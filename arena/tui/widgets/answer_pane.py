@@ -91,7 +91,7 @@ class AnswerPane(VerticalScroll, can_focus=True):
         for placement in self.arrange(size).placements:
             if isinstance(placement.widget, StreamView):
                 y = placement.region.y  # in this pane's scrollable area, like scroll_y
-                placement.widget.virtualize(top - y, bottom - y)
+                placement.widget.virtualize(top - y, bottom - y, placement.region.size)
 
     async def show_error(self, message: str) -> None:
         error = Static(Text(message), classes="pane-error")

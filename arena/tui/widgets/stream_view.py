@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from textual import events
 from textual.containers import Vertical
+from textual.geometry import Size
 from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Markdown
@@ -40,9 +41,8 @@ class ChunkSpacer(Widget):
 class _Chunk:
     md: Markdown
     spacer: ChunkSpacer
-    ready: bool = False  # finished and laid out since: its height is final (at this width)
+    ready: bool = False  # finished, and laid out since (at this width)
     hidden: bool = False
-    height: int = 0  # the height the spacer keeps while hidden
 
 
 class StreamView(Vertical):
@@ -108,8 +108,7 @@ class StreamView(Vertical):
 
     async def _new_widget(self) -> None:
         if self._chunks:
-            # The previous chunk is finished; its height is final once the layout after its last append has run.
-            self.call_after_refresh(self._mark_ready, self._chunks[-1])
+            self._mark_ready(self._chunks[-1])  # the previous chunk is finished
         md = Markdown("", open_links=False)
         spacer = ChunkSpacer()
         spacer.display = False
@@ -118,27 +117,37 @@ class StreamView(Vertical):
         self._current = md
         self._current_len = 0
 
-    def _mark_ready(self, chunk: _Chunk) -> None:
-        if chunk in self._chunks and chunk.md.outer_size.height > 0:
+    def _mark_ready(self, chunk: _Chunk, refreshes: int = 2) -> None:
+        """Ready after two more refreshes: by then the layout that followed its last append has surely run (one
+        callback can run early, while another widget holds a batch update)."""
+        if chunk not in self._chunks or chunk.ready:
+            return
+        if refreshes > 1:
+            self.call_after_refresh(self._mark_ready, chunk, refreshes - 1)
+        else:
             chunk.ready = True
             self.post_message(self.ChunksReady())
 
-    def virtualize(self, top: int, bottom: int) -> None:
-        """Keep chunks overlapping lines [top, bottom) of this view live; swap finished ones outside for spacers."""
-        y = 0
+    def virtualize(self, top: int, bottom: int, size: Size) -> None:
+        """Keep chunks overlapping lines [top, bottom) of this view live; swap finished ones outside for spacers.
+
+        `size` is this view's laid-out size. Offsets and heights come from our own arrangement at that size: what the
+        compositor uses (cached by Textual, so usually free), and right even for chunks off screen, whose
+        `outer_size` Textual does not refresh."""
+        regions = {p.widget: p.region for p in self.arrange(size).placements}
         last = len(self._chunks) - 1
         for i, chunk in enumerate(self._chunks):
-            height = chunk.height if chunk.hidden else chunk.md.outer_size.height
-            near = y < bottom and y + height > top
+            region = regions.get(chunk.spacer if chunk.hidden else chunk.md)
+            if region is None:
+                continue
+            near = region.y < bottom and region.bottom > top
             if chunk.hidden and near:
                 self._show(chunk)
-            elif not chunk.hidden and not near and chunk.ready and i < last and height > 0:
-                chunk.height = height
-                chunk.spacer.styles.height = height
+            elif not chunk.hidden and not near and chunk.ready and i < last and region.height > 0:
+                chunk.spacer.styles.height = region.height
                 chunk.spacer.display = True
                 chunk.md.display = False
                 chunk.hidden = True
-            y += height
 
     @staticmethod
     def _show(chunk: _Chunk) -> None:
@@ -153,9 +162,9 @@ class StreamView(Vertical):
             for i, chunk in enumerate(self._chunks):
                 if chunk.hidden:
                     self._show(chunk)
-                chunk.ready = False
                 if i < len(self._chunks) - 1:
-                    self.call_after_refresh(self._mark_ready, chunk)
+                    chunk.ready = False
+                    self._mark_ready(chunk)
 
     async def clear(self) -> None:
         await self.remove_children()
