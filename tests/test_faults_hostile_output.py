@@ -261,7 +261,7 @@ def test_tui_streams_a_megabyte_and_a_100k_line_while_keys_stay_responsive(demo_
     answers = {"gemma3-270m": HOSTILE["megabyte"], "smollm2-135m": HOSTILE["long-line"] + HOSTILE["c0-c1-del"]}
 
     def factory(spec, config, threads):  # type: ignore[no-untyped-def]
-        return FakeEngine(spec.id, answers[spec.id], piece=2048, delay_s=0.004)  # ~2 s for the megabyte
+        return FakeEngine(spec.id, answers[spec.id], piece=2048, delay_s=0.01)  # ~5 s for the megabyte
 
     db = tmp_path / "votes.db"
     latencies: list[float] = []
@@ -282,10 +282,15 @@ def test_tui_streams_a_megabyte_and_a_100k_line_while_keys_stay_responsive(demo_
                 assert time.monotonic() < deadline, "the answers never finished displaying"
                 before = screen.link_scroll
                 t0 = time.perf_counter()
-                await pilot.press("l")  # a key handled by the screen while the panes stream and draw
-                latencies.append(time.perf_counter() - t0)
-                assert screen.link_scroll is not before
-                await pilot.pause(0.1)
+                # A key handled by the screen while the panes stream and draw. Posted like a terminal's key, not with
+                # pilot.press, which waits until every widget's queue is empty (i.e. until the panes finished drawing).
+                app.simulate_key("l")
+                while screen.link_scroll is before and not screen.voting_open:
+                    assert time.perf_counter() - t0 < 30, "the key was not handled"
+                    await asyncio.sleep(0.005)
+                if screen.link_scroll is not before:
+                    latencies.append(time.perf_counter() - t0)
+                await asyncio.sleep(0.1)
             by_model = {screen.round.models[i]: p for i, p in
                         enumerate((screen.query_one("#pane-a", AnswerPane), screen.query_one("#pane-b", AnswerPane)))}
             for model_id, pane in by_model.items():
@@ -301,8 +306,10 @@ def test_tui_streams_a_megabyte_and_a_100k_line_while_keys_stay_responsive(demo_
 
     asyncio.run(scenario())
     assert len(latencies) >= 3, latencies  # the keys really were pressed mid-stream
-    # Generous bounds for a loaded 2-core machine: a UI that blocked while drawing a megabyte would take tens of seconds.
-    assert max(latencies) < 8.0 and statistics.median(latencies) < 4.0, latencies
+    print("key latencies while a megabyte streams (s):", [round(x, 3) for x in latencies])
+    # Generous bounds for a loaded 2-core machine (measured idle: median ~15 ms); a UI that blocked while drawing the
+    # megabyte took seconds per key before the panes drew from their own queues.
+    assert max(latencies) < 3.0 and statistics.median(latencies) < 0.5, latencies
     print(f"keypress latency while drawing 1 MB: median {statistics.median(latencies):.2f} s, max {max(latencies):.2f} s, n={len(latencies)}")
     row = sqlite3.connect(db).execute("SELECT model_a, conversation_a, model_b, conversation_b FROM battles").fetchone()
     stored = {row[0]: json.loads(row[1])[-1]["content"], row[2]: json.loads(row[3])[-1]["content"]}

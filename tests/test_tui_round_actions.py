@@ -19,8 +19,13 @@ def voting_open(screen: ArenaScreen) -> bool:
 
 
 @pytest.mark.slow
-def test_follow_up_regenerate_stop_and_vote(demo_config, tmp_path: Path) -> None:
+def test_follow_up_regenerate_stop_and_vote(gemma_path: Path, smollm_path: Path, tmp_path: Path) -> None:
+    from arena.config.loader import load_config
+    from tests.conftest import write_demo_config
+
     db = tmp_path / "votes.db"
+    # Long enough answers that the stop below lands mid-answer on an idle machine too.
+    demo_config = load_config(write_demo_config(tmp_path / "models.yaml", gemma_path, smollm_path, max_tokens=160))
 
     async def scenario() -> None:
         app = ArenaApp(demo_config, db, matchup_id="demo", seed=5)
@@ -53,7 +58,8 @@ def test_follow_up_regenerate_stop_and_vote(demo_config, tmp_path: Path) -> None
             # Stop: a long answer is stopped on both sides at once.
             await pilot.press("i")
             await pilot.press(*"Write a very long story about a lighthouse keeper, at least 2000 words.", "enter")
-            await pilot.pause(1.0)
+            turn = screen.round.turns[-1]
+            await wait_for(pilot, lambda: turn.sides[0].text and turn.sides[1].text, 60, "both sides to start")
             await pilot.press("ctrl+s")
             await wait_for(pilot, lambda: voting_open(screen), 60, "stopped answers")
             reasons = [screen.round.turns[-1].sides[s].reason for s in (0, 1)]

@@ -34,7 +34,7 @@ from arena.tui.widgets.answer_pane import AnswerPane
 if TYPE_CHECKING:
     from arena.tui.app import ArenaApp
 
-REFRESH_HZ = 20
+REFRESH_HZ = 10  # each append re-renders Markdown: 10 Hz looks smooth and leaves the UI thread room for keys
 POLICY_CYCLE = (DisplayPolicy.PACED, DisplayPolicy.WHOLE, DisplayPolicy.LIVE)
 VOTE_KEYS = {"vote_a": Outcome.A, "vote_b": Outcome.B, "vote_tie": Outcome.TIE, "vote_bad": Outcome.BOTH_BAD}
 
@@ -287,10 +287,10 @@ class ArenaScreen(Screen[None]):
         visible = self.pacer.visible(time.monotonic())
         texts = self.pacer.texts()
         for side, pane in enumerate(self._panes()):
-            if visible[side] > pane.shown:
-                await pane.append(texts[side][pane.shown : visible[side]])
-        # The appends above yield to the event loop: the runner may have finished (and added text) meanwhile, so the
-        # panes, not only the pacer, must hold every character before voting opens; the next tick draws the rest.
+            if visible[side] > pane.queued:
+                pane.enqueue(texts[side][pane.queued : visible[side]])
+        # The panes draw queued text from their own message queues, and the runner may add text meanwhile: voting opens
+        # only once the panes (not only the pacer) hold every character.
         drawn = all(pane.shown >= len(text) for pane, text in zip(self._panes(), self.pacer.texts()))
         if self._turn_done_pending and drawn and self.pacer.fully_shown(time.monotonic()):
             self._turn_done_pending = False

@@ -41,6 +41,8 @@ class AnswerPane(VerticalScroll, can_focus=True):
         self.label = label
         self.border_title = label
         self.shown = 0  # characters of the current turn's answer already appended
+        self.queued = 0  # characters handed to enqueue() for the current turn (>= shown)
+        self._generation = 0  # bumped when the turn's widgets change, so stale queued appends are dropped
         self._stream: StreamView | None = None
         self._turns: list[list[Widget]] = []  # widgets of each turn, so regenerate can drop the last one
 
@@ -48,15 +50,28 @@ class AnswerPane(VerticalScroll, can_focus=True):
         prompt = Static(Text("You: " + visible_text(user_text)), classes="user-turn")
         self._stream = StreamView(classes="answer")
         self._turns.append([prompt, self._stream])
+        self._generation += 1
         await self.mount(prompt, self._stream)
-        self.shown = 0
+        self.shown = self.queued = 0
         self.call_after_refresh(self.scroll_end, animate=False)
 
     async def drop_last_turn(self) -> None:
         """For regenerate: remove the last prompt, its answer and any error shown for it."""
+        self._generation += 1
         if self._turns:
             await self.remove_children(self._turns.pop())
         self._stream = None
+
+    def enqueue(self, fragment: str) -> None:
+        """Append without making the caller wait: the pane draws it from its own message queue, in order.
+        The screen's refresh timer uses this so key presses are not queued behind Markdown re-rendering."""
+        if fragment:
+            self.queued += len(fragment)
+            self.call_next(self._append_if_current, fragment, self._generation)
+
+    async def _append_if_current(self, fragment: str, generation: int) -> None:
+        if generation == self._generation:
+            await self.append(fragment)
 
     async def append(self, fragment: str) -> None:
         if self._stream is not None and fragment:
@@ -93,6 +108,26 @@ class AnswerPane(VerticalScroll, can_focus=True):
                 y = placement.region.y  # in this pane's scrollable area, like scroll_y
                 placement.widget.virtualize(top - y, bottom - y, placement.region.size)
 
+    # Keyboard scrolling jumps instead of animating: an animated page scroll repaints both panes (they are linked) about
+    # eight times per key, which made key presses slow while answers stream. Measured in benchmarks/tui.py.
+    def action_scroll_up(self) -> None:
+        self.scroll_up(animate=False)
+
+    def action_scroll_down(self) -> None:
+        self.scroll_down(animate=False)
+
+    def action_page_up(self) -> None:
+        self.scroll_page_up(animate=False)
+
+    def action_page_down(self) -> None:
+        self.scroll_page_down(animate=False)
+
+    def action_scroll_home(self) -> None:
+        self.scroll_home(animate=False)
+
+    def action_scroll_end(self) -> None:
+        self.scroll_end(animate=False)
+
     async def show_error(self, message: str) -> None:
         error = Static(Text(message), classes="pane-error")
         if self._turns:
@@ -105,8 +140,10 @@ class AnswerPane(VerticalScroll, can_focus=True):
         self.scroll_end(animate=False)
 
     async def reset(self) -> None:
+        self._generation += 1
         await self.remove_children()
         self._turns = []
+        self.queued = 0
         self.border_title = self.label
         self.border_subtitle = ""
         self._stream = None
