@@ -107,10 +107,11 @@ def bench_overhead(engine: LocalEngine, reps: int, max_tokens: int) -> dict[str,
 
 def bench_round(engines: tuple[LocalEngine, LocalEngine], reps: int, max_tokens: int,
                 save: bool) -> dict[str, float | str]:
+    """Calibrate `auto` first (its own runs), then time sequential, concurrent and auto interleaved in rotating order,
+    so slow drifts of this noisy machine hit all three alike."""
     params = (ChatParams(seed=11, max_tokens=max_tokens), ChatParams(seed=12, max_tokens=max_tokens))
-    scheduler = Scheduler()
 
-    def one(mode: str) -> float:
+    def one(scheduler: Scheduler, mode: str) -> float:
         for engine in engines:
             engine.reset()
         t0 = time.perf_counter()
@@ -118,16 +119,23 @@ def bench_round(engines: tuple[LocalEngine, LocalEngine], reps: int, max_tokens:
         assert all(isinstance(r, Finished) for r in results), results
         return time.perf_counter() - t0
 
-    times: dict[str, list[float]] = {"sequential": [], "concurrent": []}
-    for i in range(reps):
+    plain = Scheduler()
+    cal: dict[str, list[float]] = {"sequential": [], "concurrent": []}
+    for i in range(2):
         for mode in (("sequential", "concurrent") if i % 2 == 0 else ("concurrent", "sequential")):
-            times[mode].append(one(mode))
-    seq, conc = statistics.median(times["sequential"]), statistics.median(times["concurrent"])
+            cal[mode].append(one(plain, mode))
     cal_file = calibration_path() if save else Path(tempfile.mkdtemp()) / "calibration.json"
-    save_calibration(conc, seq, [e.model_id for e in engines], cal_file)
-    scheduler = Scheduler(calibration_file=cal_file)
-    chosen = scheduler.choose("auto", engines)
-    auto = statistics.median([one("auto") for _ in range(reps)])
+    save_calibration(statistics.median(cal["concurrent"]), statistics.median(cal["sequential"]),
+                     [e.model_id for e in engines], cal_file)
+    auto_scheduler = Scheduler(calibration_file=cal_file)
+    chosen = auto_scheduler.choose("auto", engines)
+
+    modes = ["sequential", "concurrent", "auto"]
+    times: dict[str, list[float]] = {m: [] for m in modes}
+    for i in range(reps):
+        for mode in modes[i % 3:] + modes[: i % 3]:
+            times[mode].append(one(auto_scheduler if mode == "auto" else plain, mode))
+    seq, conc, auto = (statistics.median(times[m]) for m in modes)
     return {"sequential": seq, "concurrent": conc, "auto": auto, "auto_mode": chosen,
             "auto_vs_best": auto / min(seq, conc), "calibration": str(cal_file)}
 
@@ -142,7 +150,7 @@ def main() -> None:
     parser.add_argument("--skip-streaming", action="store_true", help="only part (b)")
     args = parser.parse_args()
     reps = 3 if args.quick else 7
-    round_reps = 1 if args.quick else 3
+    round_reps = 2 if args.quick else 5
     cores = cpu_cores()
     t_start = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
