@@ -25,8 +25,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from arena.battle.record import ModelFacts  # noqa: E402
-from arena.store import Filters, VoteStore  # noqa: E402
+from arena.store import VoteStore  # noqa: E402
 from arena.store.synthetic import BIG, EPOCH, FACTS, SMALL, make_record  # noqa: E402
 from arena.store.votes import MODEL_COLUMNS, VOTE_COLUMNS, vote_row  # noqa: E402
 
@@ -209,9 +208,9 @@ def main() -> int:
         ("record_vote max (WAL, synchronous=FULL)", ms(max(full)), ms(max(bare)), max(full) / max(bare), "-"),
         ("record_vote p99 with synchronous=NORMAL (not used)", ms(_pct(normal, 0.99)), ms(_pct(bare, 0.99)), _pct(normal, 0.99) / _pct(bare, 0.99), "-"),
         (f"aggregate() over {args.votes:,} votes, all matchups", f"{agg['seconds']:.3f} s", f"{count['seconds']:.3f} s", agg["seconds"] / count["seconds"], "-"),
-        (f"aggregate() per matchup, summed (3 index range scans)", f"{stats['aggregate_s']:.3f} s", f"{count['seconds']:.3f} s", stats["aggregate_s"] / count["seconds"], "-"),
-        (f"stats work in-process (open + aggregate + build_report per matchup)", f"{stats['seconds']:.3f} s", f"{count['seconds']:.3f} s", stats["seconds"] / count["seconds"], "< 2 s"),
-        (f"`arena --db DB stats` wall time, process start included", f"{cli_s:.3f} s", "-", float("nan"), "< 2 s"),
+        ("aggregate() per matchup, summed (3 index range scans)", f"{stats['aggregate_s']:.3f} s", f"{count['seconds']:.3f} s", stats["aggregate_s"] / count["seconds"], "-"),
+        ("stats work in-process (open + aggregate + build_report per matchup)", f"{stats['seconds']:.3f} s", f"{count['seconds']:.3f} s", stats["seconds"] / count["seconds"], "< 2 s"),
+        ("`arena --db DB stats` wall time, process start included", f"{cli_s:.3f} s", "-", float("nan"), "< 2 s"),
         ("peak RSS of the stats process", f"{stats['maxrss_mb']:.0f} MB", f"{count['maxrss_mb']:.0f} MB", stats["maxrss_mb"] / count["maxrss_mb"], "bounded"),
     ]  # fmt: skip
     print()

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from arena.errors import StoreError
-from arena.store import db as dbmod
 from arena.store import migrations
 from arena.store.votes import MODEL_COLUMNS, VOTE_COLUMNS
 
