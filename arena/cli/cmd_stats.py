@@ -54,9 +54,7 @@ def _labels(config_arg: str | None, facts: Mapping[str, ModelFacts]) -> dict[str
     except (ArenaError, OSError):
         return labels
     for model_id, spec in config.models.items():
-        name = spec.name or model_id
-        # The quant is the point of the comparison: "Qwen2.5 14B Q2_K" says more than "Qwen2.5 14B".
-        labels[model_id] = f"{name} {spec.quant}" if spec.quant and spec.quant not in name else name
+        labels[model_id] = spec.label
     return labels
 
 

@@ -94,6 +94,13 @@ class ModelSpec:
     sampling: Sampling | None = None  # overrides defaults.sampling
     line: int | None = None  # line in models.yaml, for messages
 
+    @property
+    def label(self) -> str:
+        """How results name the model. The quant is the point of the comparison: "Qwen2.5 14B Q2_K" says more than
+        "Qwen2.5 14B"."""
+        name = self.name or self.id
+        return f"{name} {self.quant}" if self.quant and self.quant not in name else name
+
 
 @dataclass(frozen=True)
 class Matchup:

@@ -163,7 +163,7 @@ class StatsScreen(Screen[None]):
         if pair is None:
             return None
         rows = app.store.aggregate(Filters(matchup=self.matchup_id, include_leaks=self.include_leaks))
-        labels = {m.id: m.name for m in app.config.models.values()}
+        labels = {m.id: m.label for m in app.config.models.values()}  # the same labels as `arena stats`
         return build_report(rows, pair[0], pair[1], labels, matchup=self.matchup_id)
 
     def build_checks(self, report: Report) -> ChecksSummary:
