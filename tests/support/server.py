@@ -43,32 +43,36 @@ def closed_port() -> int:
     return free_port()
 
 
-def _models_answer(port: int) -> bool:
+def models_status(port: int, api_key: str | None = None) -> int:
+    """HTTP status of GET /v1/models (0 when nothing answers)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
     try:
-        conn.request("GET", "/v1/models")
-        return conn.getresponse().status == 200
+        conn.request("GET", "/v1/models", headers={"Authorization": f"Bearer {api_key}"} if api_key else {})
+        return conn.getresponse().status
     except OSError:
-        return False
+        return 0
     finally:
         conn.close()
 
 
 @contextlib.contextmanager
 def llama_server(model: Path, *, n_ctx: int = 1024, n_threads: int = 1, timeout_s: float = 60.0,
-                 log_path: Path | None = None) -> Iterator[str]:
-    """Start llama_cpp.server on a free loopback port; yield its base URL (…/v1); kill it afterwards."""
+                 log_path: Path | None = None, api_key: str | None = None) -> Iterator[str]:
+    """Start llama_cpp.server on a free loopback port; yield its base URL (…/v1); kill it afterwards.
+    With `api_key`, the server answers only requests that carry it."""
     port = free_port()
     cmd = [
         sys.executable, "-m", "llama_cpp.server",
         "--model", str(model), "--host", "127.0.0.1", "--port", str(port),
         "--n_ctx", str(n_ctx), "--n_threads", str(n_threads), "--n_threads_batch", str(n_threads),
     ]
+    if api_key:
+        cmd += ["--api_key", api_key]
     log_file = open(log_path, "wb") if log_path else subprocess.DEVNULL  # noqa: SIM115 - closed below
     proc = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT, env=os.environ.copy())
     try:
         deadline = time.monotonic() + timeout_s
-        while not _models_answer(port):
+        while models_status(port, api_key) != 200:
             if proc.poll() is not None:
                 raise RuntimeError(f"llama_cpp.server exited with code {proc.returncode} (log: {log_path})")
             if time.monotonic() > deadline:
