@@ -68,27 +68,12 @@ def default_engine_factory(spec: ModelSpec, config: Config, threads: int) -> Eng
 
 def model_facts(spec: ModelSpec, config: Config) -> ModelFacts:
     """What the store keeps about a model; never fails (facts are informative, the vote matters more)."""
-    facts = ModelFacts(id=spec.id, name=spec.name, source=type(spec.source).__name__, quant_type=spec.quant)
-    try:
-        from arena.models.facts import fingerprint
-        from arena.models.resolve import resolve
+    from arena.models.resolve import resolve
 
-        resolved = resolve(spec, config)
-        facts.source = resolved.source
-        if resolved.facts is not None and resolved.path is not None:
-            f = resolved.facts
-            facts.file_name = resolved.path.name
-            facts.fingerprint = fingerprint(resolved.path)
-            facts.quant_type = f.file_type or f.dominant_type or spec.quant
-            facts.n_params = f.n_params
-            facts.bits_per_weight = f.bits_per_weight
-            facts.file_size = f.file_size
-            facts.architecture = f.architecture
-            facts.context_length = f.context_length
-            facts.requantized = resolved.requantized
+    try:
+        return resolve(spec, config).model_facts()
     except ArenaError:
-        pass
-    return facts
+        return ModelFacts(id=spec.id, name=spec.name, source=type(spec.source).__name__, quant_type=spec.quant)
 
 
 @dataclass
