@@ -47,13 +47,11 @@ def build_app(args: argparse.Namespace):  # -> ArenaApp; the import is deferred 
 
     config = load_config(args.config)
     if args.matchup and args.matchup not in config.matchups:
-        import difflib
+        from arena.config.yamlsafe import suggest
 
-        close = difflib.get_close_matches(args.matchup, list(config.matchups), n=1)
-        hint = f"did you mean '{close[0]}'? " if close else ""
         raise UsageError(
-            f"There is no matchup '{args.matchup}' in {config.path}",
-            f"{hint}pick one of: {', '.join(config.matchups)}",
+            f"There is no matchup '{args.matchup}' in {config.path}.{suggest(args.matchup, config.matchups)}",
+            f"pick one of: {', '.join(config.matchups)}",
         )
     suite = None
     if args.suite:
