@@ -11,23 +11,31 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
-from arena.config.types import Config, Matchup, RemoteSource
+from arena.config.types import Config, DerivedSource, Matchup, PackageSource, RemoteSource
 
 if TYPE_CHECKING:
     from arena.tui.app import ArenaApp
 
 
 def presence(config: Config, model_id: str) -> str:
-    """'on disk', 'remote' or 'not downloaded': cheap, no hashing and no network."""
+    """'on disk', 'remote', or what `arena pull` would do ('not downloaded', 'not built yet', ...): cheap, no hashing and
+    no network."""
     spec = config.model(model_id)
     if isinstance(spec.source, RemoteSource):
         return "remote"
     from arena.models.resolve import is_present
 
     try:
-        return "on disk" if is_present(spec, config) else "not downloaded"
+        present = is_present(spec, config)
     except Exception:  # a broken entry shows as absent here; `arena check` explains it
-        return "not downloaded"
+        present = False
+    if present:
+        return "on disk"
+    if isinstance(spec.source, DerivedSource):
+        return "not built yet"  # `arena pull` quantizes it locally
+    if isinstance(spec.source, PackageSource):
+        return "not assembled yet"
+    return "not downloaded"
 
 
 def matchup_row(config: Config, matchup: Matchup) -> Text:
@@ -57,7 +65,7 @@ class PickerScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(
-            Text("Pick a matchup (Enter). Files marked 'not downloaded' need `arena pull MATCHUP` first.", style="bold"),
+            Text("Pick a matchup (Enter). Models not on disk need `arena pull MATCHUP` first.", style="bold"),
             id="picker-help",
         )
         yield OptionList(id="matchups")
