@@ -276,7 +276,17 @@ def test_tui_streams_a_megabyte_and_a_100k_line_while_keys_stay_responsive(demo_
                 assert time.monotonic() < deadline
                 await pilot.pause(0.05)
             await pilot.click("#prompt")
-            await pilot.press(*"go", "enter")
+            await pilot.press(*"go")
+            # Submit without pilot.press: it waits until every queue is idle, and on a loaded machine the stream can
+            # start before that wait ends, so the press would return only after the whole answer was drawn and the
+            # key loop below would never run (seen once in CI). Then wait until the submit handler has moved focus to
+            # the answers: before that, an "l" would be typed into the prompt box instead of reaching the screen.
+            app.simulate_key("enter")
+            pane_a = screen.query_one("#pane-a", AnswerPane)
+            deadline = time.monotonic() + 30
+            while not (screen.round.turns and app.focused is pane_a):
+                assert time.monotonic() < deadline, "the prompt was not submitted"
+                await asyncio.sleep(0.005)
             deadline = time.monotonic() + 240
             while not screen.voting_open:  # until both answers are complete AND drawn
                 assert time.monotonic() < deadline, "the answers never finished displaying"
