@@ -16,8 +16,9 @@
     by a 0.1 s window (the arena appends at most every 1/20 s). The cost is the UI thread's CPU time over append + window
     (time.thread_time: waiting does not count; it includes the layout, render and frame-text work the append causes).
     Reported at 100, 1,000 (the first length that overflows the pane, so it also pays for following the end), 5,000 and
-    20,000 tokens, as ratios; target ~1.0x. --reference adds the same without virtualization and with one plain
-    Textual Markdown widget (what StreamView replaces).
+    20,000 tokens, as ratios; target ~1.0x.
+(R) Reference renderer, in the same run: Textual's own Markdown widget, one per answer (what StreamView replaced),
+    measured with the same latency scenario (scripted) and, with --reference, the same append-cost scenario.
 (3) First paint: `python -m arena --config DEMO --db TMP tui` under a pseudo-terminal; time from spawn to the first
     output that contains the drawn header ("Quant Arena"). With the picker, and with `--matchup demo` (models load in
     the background).
@@ -50,6 +51,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+import arena.tui  # noqa: E402,F401  first, as in the app: it sets Textual's frame rate before Textual is imported
+
 from textual import events
 from textual._compositor import CompositorUpdate
 from textual.app import App, ComposeResult
@@ -68,7 +71,10 @@ from arena.engine.types import (
     Timings,
 )
 from arena.tui.app import ArenaApp
-from arena.tui.widgets import answer_pane, stream_view
+from textual.widgets import Markdown
+
+from arena.tui.sanitize import visible_text
+from arena.tui.widgets import answer_pane
 from arena.tui.widgets.answer_pane import AnswerPane
 
 SIZE = (160, 48)
@@ -212,6 +218,34 @@ class BenchArenaApp(FrameProbe, ArenaApp):
     def _display(self, screen: Screen[Any], renderable: Any) -> None:
         super()._display(screen, renderable)
         self._frame(screen, renderable)
+
+
+class MarkdownReference(Markdown):
+    """Textual's Markdown widget behind StreamView's interface: the renderer StreamView replaced (a widget per
+    Markdown block, re-parsed from the last block on each append)."""
+
+    def __init__(self, *, classes: str | None = None) -> None:
+        super().__init__("", classes=classes, open_links=False)
+        self._raw = ""
+
+    @property
+    def text(self) -> str:
+        return self._raw
+
+    def append(self, fragment: str) -> Any:  # type: ignore[override]
+        self._raw += fragment
+        return super().append(visible_text(fragment))  # scheduled at once, in order (the widget's lock)
+
+
+class reference_renderer:
+    """Within this block, new answer panes draw with MarkdownReference instead of StreamView."""
+
+    def __enter__(self) -> None:
+        self._saved = answer_pane.StreamView
+        answer_pane.StreamView = MarkdownReference  # type: ignore[misc,assignment]
+
+    def __exit__(self, *exc: object) -> None:
+        answer_pane.StreamView = self._saved  # type: ignore[misc]
 
 
 # --- (1) latency -----------------------------------------------------------------------------------------------------
@@ -490,7 +524,7 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="fewer presses/appends, no real models")
     ap.add_argument("--presses", type=int, default=100, help="presses per phase (default 100)")
     ap.add_argument("--no-real", action="store_true", help="skip the real-model latency scenario")
-    ap.add_argument("--reference", action="store_true", help="also measure append cost without virtualization and with one plain Markdown widget")
+    ap.add_argument("--reference", action="store_true", help="also measure append cost with the reference renderer (Textual's Markdown widget)")
     args = ap.parse_args()
     presses = 40 if args.quick else args.presses
     appends = 20 if args.quick else 30
@@ -520,6 +554,14 @@ def main() -> int:
             lines.append(_row(f"  streaming, `{key}` only", scripted["streaming"][key], scripted["idle"][key], ""))
         for key in scripted["idle"]:
             lines.append(_row(f"  idle, `{key}` only", scripted["idle"][key], None, ""))
+        with reference_renderer():
+            ref = latency_scenario(config, folder / "ref.db", scripted_factory, n=presses, history=True, label="reference renderer", real=False)
+        lines += [
+            _row("reference renderer (Textual Markdown widget): idle panes", _flat(ref["idle"]), None, "", ref["cpu"]["idle"]),
+            _row("reference renderer: both panes streaming, scripted", _flat(ref["streaming"]), _flat(ref["idle"]), "", ref["cpu"]["streaming"]),
+        ]
+        ratio = _pct(_flat(scripted["streaming"]), 0.95) / _pct(_flat(ref["streaming"]), 0.95)
+        lines.append(f"| StreamView vs reference renderer, streaming p95 | | | **{ratio:.2f}x** | | | | |")
         if real:
             from arena.battle.session import default_engine_factory
 
@@ -545,18 +587,11 @@ def main() -> int:
             mean, med = costs[length]
             lines.append(f"| {length:,} | {mean:.2f} | {med:.2f} | {med / costs[100][1]:.2f}x | {med / costs[1_000][1]:.2f}x | ~1.0x |")
         if args.reference:
-            saved = stream_view.CHUNK_CHARS, stream_view.HARD_LIMIT, answer_pane.LIVE_MARGIN_VIEWPORTS
-            answer_pane.LIVE_MARGIN_VIEWPORTS = 1e9  # chunks, never virtualized
-            try:
-                chunked = append_cost([100, 1_000, 5_000], appends)
-                stream_view.CHUNK_CHARS = stream_view.HARD_LIMIT = 10**12  # one Markdown widget for the whole answer
-                single = append_cost([100, 1_000, 5_000], appends)
-            finally:
-                stream_view.CHUNK_CHARS, stream_view.HARD_LIMIT, answer_pane.LIVE_MARGIN_VIEWPORTS = saved
-            for name, ref in (("chunks, no virtualization", chunked), ("one plain Markdown widget", single)):
-                for length in (100, 1_000, 5_000):
-                    mean, med = ref[length]
-                    lines.append(f"| {length:,} ({name}; reference) | {mean:.2f} | {med:.2f} | {med / ref[100][1]:.2f}x | {med / ref[1_000][1]:.2f}x | |")
+            with reference_renderer():
+                ref = append_cost([100, 1_000, 5_000], appends)
+            for length in (100, 1_000, 5_000):
+                mean, med = ref[length]
+                lines.append(f"| {length:,} (reference: Textual Markdown widget) | {mean:.2f} | {med:.2f} | {med / ref[100][1]:.2f}x | {med / ref[1_000][1]:.2f}x | |")
 
         print(f"  ({time.perf_counter() - t_start:.0f} s)\n(3) first paint", file=sys.stderr)
         fp: dict[str, list[float]] = {"picker": [], "--matchup demo (models load in background)": []}

@@ -22,13 +22,8 @@ HOSTILE_B = "\x1b[31mred\x1b[0m \x1b]52;c;ZXZpbA==\x07 \x1b]0;pwned title\x07 be
 
 
 def rendered_text(pane: AnswerPane) -> str:
-    """What the panes' Markdown blocks will draw, as plain text (Textual Content), from the widget tree."""
-    from textual.widgets._markdown import MarkdownBlock
-
-    parts = []
-    for block in pane.query(MarkdownBlock):
-        parts.append(block._content.plain if hasattr(block, "_content") and block._content is not None else str(block.render()))
-    return "\n".join(parts)
+    """What the pane's answers draw, as plain text, line by line."""
+    return "\n".join("\n".join(view.rendered_lines()) for view in pane.query(StreamView))
 
 
 def test_markup_and_escapes_shown_literally_and_stored_exactly(demo_config, tmp_path: Path) -> None:

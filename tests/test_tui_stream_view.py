@@ -1,19 +1,23 @@
-"""StreamView virtualization: finished answer chunks far from the viewport are swapped for same-height spacers.
+"""StreamView: an answer drawn as Markdown by one line-API widget, in chunks, at a cost that does not grow with its length.
 
-What must hold: the screen looks exactly the same as without virtualization (at any scroll position, after a resize),
-the full text is kept, and the number of widgets the compositor lays out stays bounded as the answer grows (that is
-what keeps the display cost per token flat; benchmarks/tui.py measures the cost itself).
+What must hold: splitting the answer into chunks (and streaming it in any fragment size) draws exactly the lines a
+render of the whole answer draws, at any width; an append re-renders one chunk only; the screen's widget count does not
+grow with the answer; model text is literal (no raw HTML interpretation, no clickable links); mouse selection copies the
+drawn text. benchmarks/tui.py measures the costs themselves.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Iterator
 
 import pytest
 from textual.app import App, ComposeResult
+from textual.geometry import Offset
+from textual.selection import Selection
 
-from arena.tui.widgets import answer_pane
+from arena.tui.widgets import stream_view
 from arena.tui.widgets.answer_pane import AnswerPane
 from arena.tui.widgets.stream_view import StreamView
 
@@ -21,19 +25,34 @@ WORDS = ["the", "model", "answer", "layer", "weight", "quant", "bits", "error", 
 
 
 def answer(seed: int, blocks: int) -> str:
-    """Markdown with paragraphs, lists and code fences (the block kinds that become several widgets each)."""
+    """Markdown with every block kind a model writes: paragraphs, headings, tight and loose lists, ordered lists, code
+    fences (with blank lines inside, which are not block boundaries), quotes, tables and horizontal rules."""
     rng = random.Random(seed)
+
+    def words(n: int) -> str:
+        return " ".join(rng.choice(WORDS) for _ in range(n))
+
     out = []
     for i in range(blocks):
-        kind = i % 4
+        kind = i % 9
         if kind == 0:
-            out.append(" ".join(rng.choice(WORDS) for _ in range(rng.randint(30, 70))))
+            out.append(words(rng.randint(30, 70)))
         elif kind == 1:
-            out.append("\n".join(f"- item {j} " + " ".join(rng.choice(WORDS) for _ in range(6)) for j in range(4)))
+            out.append("\n".join(f"- item {j} " + words(6) for j in range(4)))
         elif kind == 2:
-            out.append("```python\n" + "\n".join(f"x{j} = {j} * scale" for j in range(5)) + "\n```")
-        else:
+            out.append("```python\n" + "\n".join(f"x{j} = {j} * scale" for j in range(3)) + "\n\n\ny = [x0, x1]\n```")
+        elif kind == 3:
             out.append(f"## Part {i}")
+        elif kind == 4:
+            out.append("\n".join(f"{j + 1}. " + words(5) for j in range(3)))
+        elif kind == 5:
+            out.append("> " + words(25))
+        elif kind == 6:
+            out.append("| quant | bits |\n|---|---|\n" + "\n".join(f"| Q{j}_K | {j + 0.5} |" for j in range(2, 5)))
+        elif kind == 7:
+            out.append("---")
+        else:
+            out.append("- loose " + words(4) + "\n\n- loose " + words(4))
     return "\n\n".join(out) + "\n\n"
 
 
@@ -44,71 +63,155 @@ class PaneApp(App[None]):
         yield AnswerPane("A", id="pane-a")
 
 
-async def _settle(pilot) -> None:  # type: ignore[no-untyped-def]
-    await pilot.pause()
-    await pilot.pause(0.1)
-    await pilot.pause()
+def pieces(text: str, size: int) -> Iterator[str]:
+    for i in range(0, len(text), size):
+        yield text[i : i + size]
 
 
-def _run(margin: float, blocks: int, size: tuple[int, int] = (100, 30), screenshots: bool = True) -> tuple[list[str], int, int, str]:
-    """Screenshots at several scroll offsets and after a resize; at the end of the answer: hidden chunks and
-    laid-out widgets; the view's text."""
-    saved = answer_pane.LIVE_MARGIN_VIEWPORTS
-    answer_pane.LIVE_MARGIN_VIEWPORTS = margin
-    shots: list[str] = []
-    result: dict[str, object] = {}
+def _drawn(text: str, piece: int, size: tuple[int, int] = (100, 30), resize_to: int | None = None) -> tuple[list[str], int]:
+    """Lines the StreamView draws for `text` appended in `piece`-sized fragments (after an optional resize), and its
+    chunk count."""
+    out: dict[str, object] = {}
 
     async def scenario() -> None:
         app = PaneApp()
         async with app.run_test(size=size) as pilot:
             pane = app.query_one(AnswerPane)
             await pane.start_turn("question")
-            text = answer(5, blocks)
-            for i in range(0, len(text), 700):  # streamed in pieces, like the arena's refresh ticks
-                await pane.append(text[i : i + 700])
-            await _settle(pilot)
-            for y in (0, pane.max_scroll_y // 2, 10**6):
-                pane.scroll_to(y=y, animate=False)
-                await _settle(pilot)
-                shots.append(app.export_screenshot())
+            await pilot.pause()
+            for fragment in pieces(text, piece):
+                await pane.append(fragment)
+            await pilot.pause()
+            if resize_to is not None:
+                await pilot.resize_terminal(resize_to, size[1])
+                await pilot.pause(0.1)
             view = pane.query_one(StreamView)
-            result["hidden"] = sum(1 for c in view._chunks if c.hidden)
-            result["laid_out"] = len(app.screen._compositor.full_map)  # every displayed widget a layout visits
-            if not screenshots:
-                return
-            await pilot.resize_terminal(size[0] - 30, size[1])
-            await _settle(pilot)
-            pane.scroll_to(y=pane.max_scroll_y // 4, animate=False)
-            await _settle(pilot)
-            shots.append(app.export_screenshot())
-            result["text"] = view.text
+            assert view.text == text
+            out["lines"] = view.rendered_lines()
+            out["chunks"] = view.chunk_count
+            width = view.size.width
+            assert all(len(line) <= width for line in out["lines"])  # type: ignore[attr-defined]
 
-    try:
-        asyncio.run(scenario())
-    finally:
-        answer_pane.LIVE_MARGIN_VIEWPORTS = saved
-    return shots, int(result["hidden"]), int(result["laid_out"]), str(result.get("text", ""))  # type: ignore[call-overload]
+    asyncio.run(scenario())
+    return out["lines"], out["chunks"]  # type: ignore[return-value]
 
 
-@pytest.fixture(scope="module")
-def runs() -> dict[str, tuple[list[str], int, int, str]]:
-    return {"virtualized": _run(answer_pane.LIVE_MARGIN_VIEWPORTS, 48), "all live": _run(1e9, 48)}
+def test_chunks_draw_exactly_what_the_whole_answer_draws(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = answer(5, 90)
+    with monkeypatch.context() as m:
+        m.setattr(stream_view, "CHUNK_CHARS", 10**12)
+        m.setattr(stream_view, "HARD_LIMIT", 10**12)
+        reference, one = _drawn(text, len(text))
+    assert one == 1
+    for piece in (7, 160, 700, len(text)):
+        lines, chunks = _drawn(text, piece)
+        assert chunks >= 4, "the answer was not split: the test would prove nothing"
+        assert lines == reference, f"fragments of {piece} chars draw differently from the whole answer"
 
 
-def test_virtualized_screen_is_identical_to_all_live(runs) -> None:  # type: ignore[no-untyped-def]
-    virt, live = runs["virtualized"], runs["all live"]
-    assert virt[1] > 0, "nothing was virtualized: the test would prove nothing"
-    assert live[1] == 0
-    assert len(virt[0]) == len(live[0]) == 4
-    for i, (a, b) in enumerate(zip(virt[0], live[0])):
-        assert a == b, f"screenshot {i} differs with virtualization"
-    assert virt[3] == live[3] == answer(5, 48)
+def test_after_a_resize_the_lines_match_a_whole_render_at_the_new_width(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = answer(11, 60)
+    with monkeypatch.context() as m:
+        m.setattr(stream_view, "CHUNK_CHARS", 10**12)
+        m.setattr(stream_view, "HARD_LIMIT", 10**12)
+        reference, _ = _drawn(text, len(text), size=(70, 30))
+    lines, chunks = _drawn(text, 300, size=(100, 30), resize_to=70)
+    assert chunks >= 4
+    assert lines == reference
 
 
-def test_laid_out_widgets_stay_bounded_as_the_answer_grows(runs) -> None:  # type: ignore[no-untyped-def]
-    virt, live = runs["virtualized"], runs["all live"]
-    assert virt[2] * 2 < live[2], (virt[2], live[2])
-    _, hidden_long, laid_out_long, _ = _run(answer_pane.LIVE_MARGIN_VIEWPORTS, 144, screenshots=False)
-    assert hidden_long > virt[1]
-    # Three times the answer: the laid-out set grows only by the spacers of the extra hidden chunks.
-    assert laid_out_long - virt[2] <= (hidden_long - virt[1]) + 10, (laid_out_long, virt[2])
+def test_an_append_renders_only_the_last_chunk(monkeypatch: pytest.MonkeyPatch) -> None:
+    rendered: list[int] = []
+
+    class Counting(stream_view.LiteralMarkdown):
+        def __init__(self, markup: str) -> None:
+            rendered.append(len(markup))
+            super().__init__(markup)
+
+    monkeypatch.setattr(stream_view, "LiteralMarkdown", Counting)
+    text = answer(3, 150)
+
+    async def scenario() -> None:
+        app = PaneApp()
+        async with app.run_test(size=(100, 30)) as pilot:
+            pane = app.query_one(AnswerPane)
+            await pane.start_turn("question")
+            await pilot.pause()
+            for fragment in pieces(text, 200):
+                await pane.append(fragment)
+            await pilot.pause()
+            view = pane.query_one(StreamView)
+            assert view.chunk_count >= 10
+            rendered.clear()
+            for _ in range(20):
+                await pane.append("more words " * 3)
+                await pilot.pause()
+            # One render per append (the last chunk, at most HARD_LIMIT chars), plus at most one for a refresh.
+            assert 20 <= len(rendered) <= 40, rendered
+            assert max(rendered) <= stream_view.HARD_LIMIT
+
+    asyncio.run(scenario())
+
+
+def test_the_screen_does_not_gain_widgets_as_the_answer_grows() -> None:
+    counts: list[int] = []
+
+    async def scenario() -> None:
+        app = PaneApp()
+        async with app.run_test(size=(100, 30)) as pilot:
+            pane = app.query_one(AnswerPane)
+            await pane.start_turn("question")
+            for blocks in (10, 60, 240):
+                await pane.append(answer(blocks, blocks))
+                await pilot.pause(0.05)
+                counts.append(len(app.screen._compositor.full_map))  # every widget a layout visits
+
+    asyncio.run(scenario())
+    assert counts[0] == counts[1] == counts[2], counts
+
+
+def test_model_text_is_literal_html_markup_and_links_included() -> None:
+    text = "<b>bold?</b> [bold red]x[/] [click](https://evil.example) <https://auto.example>\n\n<div>raw block</div>\n"
+
+    async def scenario() -> None:
+        app = PaneApp()
+        async with app.run_test(size=(120, 20)) as pilot:
+            pane = app.query_one(AnswerPane)
+            await pane.start_turn("q")
+            await pilot.pause()
+            await pane.append(text)
+            await pilot.pause()
+            view = pane.query_one(StreamView)
+            drawn = "\n".join(view.rendered_lines())
+            assert "<b>bold?</b>" in drawn and "<div>raw block</div>" in drawn  # raw HTML shown, not dropped
+            assert "[bold red]x[/]" in drawn
+            for y in range(view.size.height):
+                for segment in view.render_line(y):
+                    style = segment.style
+                    assert style is None or not style.link, "a link in model text became a terminal hyperlink"
+
+    asyncio.run(scenario())
+
+
+def test_mouse_selection_copies_the_drawn_text() -> None:
+    async def scenario() -> None:
+        app = PaneApp()
+        async with app.run_test(size=(100, 20)) as pilot:
+            pane = app.query_one(AnswerPane)
+            await pane.start_turn("q")
+            await pilot.pause()
+            await pane.append("First paragraph here.\n\nSecond **bold** one.\n")
+            await pilot.pause()
+            view = pane.query_one(StreamView)
+            lines = view.rendered_lines()
+            assert lines == ["First paragraph here.", "", "Second bold one."]
+            copied, _ = view.get_selection(Selection(Offset(6, 0), Offset(6, 2)))  # type: ignore[misc]
+            assert copied == "paragraph here.\n\nSecond"
+            selected = view.screen.get_component_rich_style("screen--selection")
+            view.selection_updated(None)
+            line = view._select(view._chunks[0].lines[0], 0, Selection(Offset(6, 0), Offset(6, 2)))
+            assert line.text.rstrip() == lines[0]
+            assert any(segment.style == selected or (segment.style and segment.style.bgcolor == selected.bgcolor)
+                       for segment in line if segment.text.strip())
+
+    asyncio.run(scenario())

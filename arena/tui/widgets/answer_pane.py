@@ -6,18 +6,12 @@ Both panes are built identically (same width, colours, labels "A"/"B"); nothing 
 from __future__ import annotations
 
 from rich.text import Text
-from textual import on
 from textual.containers import VerticalScroll
-from textual.geometry import Size
 from textual.widget import Widget
 from textual.widgets import Static
 
 from arena.tui.sanitize import visible_text
 from arena.tui.widgets.stream_view import StreamView
-
-# Finished answer chunks within this fraction of a viewport height above or below the visible lines stay live widgets; farther
-# ones are swapped for blank spacers (see stream_view), so the cost of a frame does not grow with the conversation.
-LIVE_MARGIN_VIEWPORTS = 0.25
 
 
 class AnswerPane(VerticalScroll, can_focus=True):
@@ -29,6 +23,9 @@ class AnswerPane(VerticalScroll, can_focus=True):
         border-title-align: center;
         border-subtitle-align: right;
         padding: 0 1;
+        /* Keep the scrollbar's column even before an answer overflows, so the text width never changes mid-stream
+           (a width change re-renders the whole answer). */
+        scrollbar-gutter: stable;
     }
     AnswerPane:focus { border: round $accent; }
     AnswerPane .user-turn { color: $text-muted; text-style: italic; margin: 1 0 0 0; }
@@ -77,56 +74,31 @@ class AnswerPane(VerticalScroll, can_focus=True):
         if self._stream is not None and fragment:
             # Follow the answer as it grows, unless the person has scrolled up to read.
             following = self.scroll_y >= self.max_scroll_y - 1
-            await self._stream.append(fragment)
+            self._stream.append(fragment)
             self.shown += len(fragment)
             if following:
                 self.call_after_refresh(self.scroll_end, animate=False)
 
-    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
-        super().watch_scroll_y(old_value, new_value)
-        self._virtualize(new_value)
-
-    @on(StreamView.ChunksReady)
-    def _chunks_ready(self, event: StreamView.ChunksReady) -> None:
-        event.stop()
-        self._virtualize(self.scroll_y)
-
-    def _virtualize(self, scroll_y: float) -> None:
-        """Show the answer chunks near the viewport (about to be drawn), hide the rest behind same-height spacers.
-
-        Runs on every scroll step, so it must not ask the compositor where widgets are (`virtual_region` rebuilds the
-        whole screen map after a scroll). Our own arrangement gives the same offsets: it is what the compositor laid
-        out (same size, same children), cached by Textual, and costs O(turns) when it is not."""
-        gutter = self.scrollbar_gutter
-        size = Size(max(0, self.container_size.width - gutter.width), max(0, self.container_size.height - gutter.height))
-        if not size.height:
-            return
-        margin = int(size.height * LIVE_MARGIN_VIEWPORTS)
-        top, bottom = int(scroll_y) - margin, int(scroll_y) + size.height + margin
-        for placement in self.arrange(size).placements:
-            if isinstance(placement.widget, StreamView):
-                y = placement.region.y  # in this pane's scrollable area, like scroll_y
-                placement.widget.virtualize(top - y, bottom - y, placement.region.size)
-
-    # Keyboard scrolling jumps instead of animating: an animated page scroll repaints both panes (they are linked) about
-    # eight times per key, which made key presses slow while answers stream. Measured in benchmarks/tui.py.
+    # Keyboard scrolling jumps instead of animating (an animated page scroll repaints both linked panes about eight
+    # times per key), and happens at once: Textual's default defers a scroll until after the next frame, so the frame
+    # that shows it came one refresh later (measured in benchmarks/tui.py: two refreshes per page key instead of one).
     def action_scroll_up(self) -> None:
-        self.scroll_up(animate=False)
+        self.scroll_up(animate=False, immediate=True)
 
     def action_scroll_down(self) -> None:
-        self.scroll_down(animate=False)
+        self.scroll_down(animate=False, immediate=True)
 
     def action_page_up(self) -> None:
-        self.scroll_page_up(animate=False)
+        self.scroll_to(y=self.scroll_y - self.scrollable_content_region.height, animate=False, immediate=True)
 
     def action_page_down(self) -> None:
-        self.scroll_page_down(animate=False)
+        self.scroll_to(y=self.scroll_y + self.scrollable_content_region.height, animate=False, immediate=True)
 
     def action_scroll_home(self) -> None:
-        self.scroll_home(animate=False)
+        self.scroll_home(animate=False, immediate=True)
 
     def action_scroll_end(self) -> None:
-        self.scroll_end(animate=False)
+        self.scroll_end(animate=False, immediate=True)
 
     async def show_error(self, message: str) -> None:
         error = Static(Text(message), classes="pane-error")

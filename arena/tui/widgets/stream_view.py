@@ -1,175 +1,262 @@
-"""A Markdown view that grows by appends at a cost that does not depend on how long the answer already is.
+"""One streamed answer drawn as Markdown, at a cost per append and per frame that does not grow with its length.
 
-Textual's Markdown.append re-parses from the last top-level block and re-joins the whole source, so one long answer
-in one widget gets slower per token as it grows. We split the answer over a chain of Markdown widgets: when the current
-one holds more than CHUNK_CHARS, the next fragment that starts at a block boundary (blank line, outside a code fence)
-begins a new widget; a single block longer than HARD_LIMIT (e.g. a 1 MB line) is split at the next newline or space.
-Appending therefore touches only the last, bounded widget.
+Why not Textual's `Markdown` widget: it builds a widget per block (paragraphs, list items, table cells, fences), and the
+compositor re-arranges and re-styles every one of them on each layout. With two panes of Markdown a single scroll or
+key press repainted ~100 widgets (~60-110 ms of CPU on this 2-core machine; measured in benchmarks/tui.py), which missed
+the keypress-to-repaint target by far. Here an answer is ONE widget that draws lines (Textual's line API):
 
-Bounded widgets are not enough on their own: Textual's compositor re-arranges every displayed widget of the screen on
-each layout (and a Markdown chunk is dozens of block widgets), so a 5,000-token answer made each append ~10x dearer than
-a 100-token one (measured in benchmarks/tui.py). So finished chunks far from the viewport are virtualized: the owner
-(AnswerPane) calls `virtualize(top, bottom)` with the band of lines worth keeping live, and each finished chunk outside
-it is swapped for a blank ChunkSpacer of exactly its laid-out height (display toggles, no mounts, same layout), and
-swapped back before it comes into view. A width change brings every chunk back, since their heights change with it.
+- The source is split into chunks at block boundaries (a blank line outside a code fence) once a chunk holds
+  CHUNK_CHARS; a single block longer than HARD_LIMIT (e.g. a 1 MB line) is cut at the limit. An append re-renders only
+  the last chunk, so its cost is bounded however long the answer is.
+- Each chunk is rendered by Rich's Markdown (with code highlighting) to lines once per width and kept; a frame asks only
+  for the lines on screen, and Textual caches those too.
+- Model text is shown literally: raw HTML is not interpreted (it would otherwise be dropped silently), links are not
+  made clickable, Rich/Textual markup is plain text to Markdown, and control characters are replaced by visible
+  pictures first (`visible_text`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from bisect import bisect_right
+from dataclasses import dataclass, field
 
-from textual import events
-from textual.containers import Vertical
-from textual.geometry import Size
-from textual.message import Message
+from markdown_it import MarkdownIt
+from rich.markdown import Markdown
+from rich.segment import Segment
+from rich.style import Style
+from textual.geometry import Region, Size
+from textual.selection import Selection
+from textual.strip import Strip
 from textual.widget import Widget
-from textual.widgets import Markdown
 
 from arena.tui.sanitize import visible_text
 
-CHUNK_CHARS = 2_000
-HARD_LIMIT = 8_000
+CHUNK_CHARS = 1_000  # a Rich Markdown render of 1,000 chars at ~75 columns costs ~5-7 ms here; 2,000 cost ~15 ms
+HARD_LIMIT = 4_000
+CODE_THEME = "monokai"
+
+# CommonMark with raw HTML off: "<b>x</b>" or "<script>" must show as typed, not vanish (Rich drops HTML it cannot draw).
+_PARSER = MarkdownIt("commonmark", {"html": False}).enable("strikethrough").enable("table")
 
 
-class ChunkSpacer(Widget):
-    """Draws nothing; holds the place (height) of a hidden finished chunk."""
+# Rich puts a blank line before a block when the element closed just before it asks for one (all but a horizontal rule).
+# For a document's first block that is never the case for a leaf block, while a list, quote or table gets its blank line
+# from its own inner elements. So a chunk that starts with a leaf block after a block boundary gets the blank line it
+# would have had in the whole answer (checked against a whole-answer render in tests/test_tui_stream_view.py).
+_LEAF_BLOCKS = {"paragraph_open", "heading_open", "fence", "code_block", "hr"}
 
-    DEFAULT_CSS = "ChunkSpacer { height: 0; margin: 0; padding: 0; }"
+
+_LIST_MARKER = re.compile(r"([-*+]|\d{1,9}[.)])(\s|$)")
+
+
+def _starts_new_block(line: str) -> bool:
+    return not line[:1].isspace() and not _LIST_MARKER.match(line)
+
+
+def _in_fence_after(text: str, in_fence: bool) -> bool:
+    for line in text.split("\n"):
+        if line.lstrip().startswith("```"):
+            in_fence = not in_fence
+    return in_fence
+
+
+class LiteralMarkdown(Markdown):
+    """Rich Markdown parsed without raw HTML and without terminal hyperlinks."""
+
+    def __init__(self, markup: str) -> None:
+        super().__init__("", code_theme=CODE_THEME, hyperlinks=False)
+        self.markup = markup
+        self.parsed = _PARSER.parse(markup)
 
 
 @dataclass(eq=False)
 class _Chunk:
-    md: Markdown
-    spacer: ChunkSpacer
-    ready: bool = False  # finished, and laid out since (at this width)
-    hidden: bool = False
+    source: str = ""
+    lines: list[Strip] = field(default_factory=list)
+    width: int = -1  # the width `lines` were rendered at; -1 = not rendered since the last change
+    after_block: bool = False  # begins at a block boundary of the answer (not mid-block at HARD_LIMIT)
+    ends_with_rule: bool = False  # its last top-level block is a horizontal rule (set when rendered)
+    starts_in_fence: bool = False  # begins inside a ``` code fence (only after a HARD_LIMIT cut)
 
 
-class StreamView(Vertical):
+class StreamView(Widget):
     DEFAULT_CSS = """
-    StreamView { height: auto; }
-    StreamView > Markdown { margin: 0; padding: 0 1 0 0; }
+    StreamView { height: auto; padding: 0 1 0 0; }
     """
-
-    class ChunksReady(Message):
-        """A finished chunk has its final height: the owner may virtualize again."""
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
-        self._current: Markdown | None = None
-        self._current_len = 0
-        self._in_fence = False
         self._text = ""
         self._chunks: list[_Chunk] = []
-        self._width = 0
+        self._starts: list[int] = []  # first line of each chunk, valid for the width of the last _layout_at
+        self._laid_out_width = -1  # the width _starts and every chunk's lines are valid for; -1 after a change
+        self._line_style: Style | None = None  # this widget's style, looked up once per render pass (it is not free)
+        self._height = 0
 
     @property
     def text(self) -> str:
+        """Exactly what was appended (before control characters were made visible)."""
         return self._text
 
-    async def append(self, fragment: str) -> None:
+    @property
+    def chunk_count(self) -> int:
+        return len(self._chunks)
+
+    def rendered_lines(self) -> list[str]:
+        """The plain text of every line as drawn at the current width (for tests and copying)."""
+        self._layout_at(self._content_width())
+        return [strip.text.rstrip() for chunk in self._chunks for strip in chunk.lines]
+
+    # -- appending ----------------------------------------------------------------------------------------------------
+    def append(self, fragment: str) -> None:
         if not fragment:
             return
         self._text += fragment
-        rest = visible_text(fragment)
-        while rest:
-            if self._current is None or self._current_len >= HARD_LIMIT:
-                await self._new_widget()
-            cut = min(len(rest), HARD_LIMIT - self._current_len)
-            start_new = False
-            if self._current_len + cut >= CHUNK_CHARS:
-                boundary = self._block_boundary(rest[:cut])
-                if boundary is not None and self._current_len + boundary >= CHUNK_CHARS // 2:
-                    cut, start_new = boundary, True
-            piece, rest = rest[:cut], rest[cut:]
-            await self._current.append(piece)  # type: ignore[union-attr]
-            self._current_len += len(piece)
-            self._track_fences(piece)
-            if start_new and rest:
-                await self._new_widget()
-
-    def _block_boundary(self, text: str) -> int | None:
-        """End index (after a blank line) of the last block boundary in `text` that is outside a code fence."""
-        in_fence = self._in_fence
-        pos = 0
-        best: int | None = None
-        for line in text.split("\n")[:-1]:
-            pos += len(line) + 1
-            if line.lstrip().startswith("```"):
-                in_fence = not in_fence
-            elif not line.strip() and not in_fence:
-                best = pos
-        return best
-
-    def _track_fences(self, piece: str) -> None:
-        for line in piece.split("\n"):
-            if line.lstrip().startswith("```"):
-                self._in_fence = not self._in_fence
-
-    async def _new_widget(self) -> None:
-        if self._chunks:
-            self._mark_ready(self._chunks[-1])  # the previous chunk is finished
-        md = Markdown("", open_links=False)
-        spacer = ChunkSpacer()
-        spacer.display = False
-        await self.mount_all([spacer, md])  # the spacer sits where its chunk is, so swapping keeps every line in place
-        self._chunks.append(_Chunk(md, spacer))
-        self._current = md
-        self._current_len = 0
-
-    def _mark_ready(self, chunk: _Chunk, refreshes: int = 2) -> None:
-        """Ready after two more refreshes: by then the layout that followed its last append has surely run (one
-        callback can run early, while another widget holds a batch update)."""
-        if chunk not in self._chunks or chunk.ready:
-            return
-        if refreshes > 1:
-            self.call_after_refresh(self._mark_ready, chunk, refreshes - 1)
+        if not self._chunks:
+            self._chunks.append(_Chunk())
+        changed = len(self._chunks) - 1  # the first chunk this append re-renders
+        current = self._chunks[-1]
+        current.source += visible_text(fragment)
+        current.width = -1
+        while len(current.source) >= CHUNK_CHARS:
+            cut, at_block = self._split_point(current)
+            if cut is None:
+                break
+            tail = _Chunk(source=current.source[cut:], after_block=at_block,
+                          starts_in_fence=_in_fence_after(current.source[:cut], current.starts_in_fence))
+            current.source = current.source[:cut]
+            self._chunks.append(tail)
+            current = tail
+        self._laid_out_width = -1
+        width = self._content_width()
+        if width > 0:
+            # Render now, so a frame only has to copy lines. A new height needs a layout (and Textual then repaints the
+            # whole widget); the same height only a repaint of the lines from the first changed chunk down.
+            before = self._height
+            self._layout_at(width)
+            if self._height != before:
+                self.refresh(layout=True)
+            else:
+                first = self._starts[changed] if changed < len(self._starts) else 0
+                self.refresh(Region(0, first, self.outer_size.width, max(1, self._height - first)))
         else:
-            chunk.ready = True
-            self.post_message(self.ChunksReady())
-
-    def virtualize(self, top: int, bottom: int, size: Size) -> None:
-        """Keep chunks overlapping lines [top, bottom) of this view live; swap finished ones outside for spacers.
-
-        `size` is this view's laid-out size. Offsets and heights come from our own arrangement at that size: what the
-        compositor uses (cached by Textual, so usually free), and right even for chunks off screen, whose
-        `outer_size` Textual does not refresh."""
-        regions = {p.widget: p.region for p in self.arrange(size).placements}
-        last = len(self._chunks) - 1
-        for i, chunk in enumerate(self._chunks):
-            region = regions.get(chunk.spacer if chunk.hidden else chunk.md)
-            if region is None:
-                continue
-            near = region.y < bottom and region.bottom > top
-            if chunk.hidden and near:
-                self._show(chunk)
-            elif not chunk.hidden and not near and chunk.ready and i < last and region.height > 0:
-                chunk.spacer.styles.height = region.height
-                chunk.spacer.display = True
-                chunk.md.display = False
-                chunk.hidden = True
+            self.refresh(layout=True)
 
     @staticmethod
-    def _show(chunk: _Chunk) -> None:
-        chunk.md.display = True
-        chunk.spacer.display = False
-        chunk.hidden = False
+    def _split_point(chunk: _Chunk) -> tuple[int | None, bool]:
+        """Where to end `chunk` (which holds at least CHUNK_CHARS): at a block boundary between CHUNK_CHARS / 2 and
+        CHUNK_CHARS (the last one), or else the first one up to HARD_LIMIT; failing that, once it holds HARD_LIMIT, after
+        its last newline, or at HARD_LIMIT. Returns (index or None, whether the cut is at a block boundary). Scans at
+        most HARD_LIMIT characters, so a megabyte appended at once is split in linear time.
 
-    def on_resize(self, event: events.Resize) -> None:
-        if event.size.width != self._width:
-            # Heights depend on the width: bring every chunk back; they are measured again after this layout.
-            self._width = event.size.width
-            for i, chunk in enumerate(self._chunks):
-                if chunk.hidden:
-                    self._show(chunk)
-                if i < len(self._chunks) - 1:
-                    chunk.ready = False
-                    self._mark_ready(chunk)
+        A block boundary is a blank line outside a code fence whose next line is already complete and starts a block
+        that cannot continue the one before: not indented (a list item's continuation, indented code) and not a list
+        marker (a loose list's next item). Splitting there draws the same lines as the whole answer would."""
+        source = chunk.source
+        limit = min(len(source), HARD_LIMIT)
+        best: int | None = None
+        in_fence = chunk.starts_in_fence
+        lines = source[: limit + 1].split("\n")
+        pos = 0
+        for i in range(len(lines) - 2):  # the last two may be incomplete: a boundary needs a complete next line
+            line = lines[i]
+            pos += len(line) + 1
+            if pos > limit:
+                break
+            if line.lstrip().startswith("```"):
+                in_fence = not in_fence
+            elif not line.strip() and not in_fence and pos >= CHUNK_CHARS // 2 and _starts_new_block(lines[i + 1]):
+                if best is not None and pos > CHUNK_CHARS:
+                    break
+                best = pos
+                if pos > CHUNK_CHARS:
+                    break
+        if best is not None:
+            return best, True
+        if len(source) < HARD_LIMIT:
+            return None, False
+        newline = source.rfind("\n", CHUNK_CHARS // 2, HARD_LIMIT)
+        return (newline + 1 if newline >= 0 else HARD_LIMIT), False
 
-    async def clear(self) -> None:
-        await self.remove_children()
-        self._chunks = []
-        self._current = None
-        self._current_len = 0
-        self._in_fence = False
+    def clear(self) -> None:
         self._text = ""
+        self._chunks = []
+        self._starts = []
+        self._height = 0
+        self._laid_out_width = -1
+        self.refresh(layout=True)
+
+    # -- rendering ----------------------------------------------------------------------------------------------------
+    def _content_width(self) -> int:
+        return self.content_region.width if self.is_mounted else 0
+
+    def _layout_at(self, width: int) -> None:
+        """Render every chunk not yet rendered at `width` and recompute line offsets. Only the last chunk changes while
+        streaming; all of them re-render after a width change (a terminal resize)."""
+        if width <= 0 or width == self._laid_out_width:
+            return
+        console = self.app.console
+        options = console.options.update(width=width, height=None, min_width=width, max_width=width)
+        starts: list[int] = []
+        total = 0
+        previous_ends_with_rule = False
+        for chunk in self._chunks:
+            if chunk.width != width:
+                # A chunk cut inside a long code fence (HARD_LIMIT) reopens the fence, so it still draws as code.
+                markdown = LiteralMarkdown("```\n" + chunk.source if chunk.starts_in_fence else chunk.source)
+                rendered = console.render_lines(markdown, options, pad=False, new_lines=False)
+                chunk.lines = [Strip(Segment.simplify(line)) for line in rendered]
+                chunk.width = width
+                top = [token for token in markdown.parsed if token.level == 0]
+                chunk.ends_with_rule = bool(top) and top[-1].type == "hr"
+                if chunk.after_block and top and top[0].type in _LEAF_BLOCKS and not previous_ends_with_rule:
+                    chunk.lines.insert(0, Strip.blank(width))
+            previous_ends_with_rule = chunk.ends_with_rule
+            starts.append(total)
+            total += len(chunk.lines)
+        self._starts, self._height = starts, total
+        self._laid_out_width = width
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        self._layout_at(width)
+        return self._height
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._line_style = self.rich_style
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._line_style = None
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        style = self._line_style or self.rich_style
+        self._layout_at(width)
+        index = bisect_right(self._starts, y) - 1
+        if index < 0 or y >= self._height:
+            return Strip.blank(width, style)
+        strip = self._chunks[index].lines[y - self._starts[index]]
+        if (selection := self.text_selection) is not None:
+            strip = self._select(strip, y, selection)
+        return strip.crop_extend(0, width, style).apply_style(style).apply_offsets(0, y)
+
+    def _select(self, strip: Strip, y: int, selection: Selection) -> Strip:
+        span = selection.get_span(y)
+        if span is None:
+            return strip
+        start, end = span
+        length = strip.cell_length
+        end = length if end == -1 else min(end, length)
+        if start >= end:
+            return strip
+        selected: Style = self.screen.get_component_rich_style("screen--selection")
+        before, inside, after = strip.divide([start, end, length])
+        return Strip.join([before, inside.apply_style(selected), after])
+
+    def get_selection(self, selection: Selection) -> tuple[str, str] | None:
+        """Mouse selection copies the answer as drawn (lines as on screen)."""
+        return selection.extract("\n".join(self.rendered_lines())), "\n"
+
+    def selection_updated(self, selection: Selection | None) -> None:
+        self.refresh()
