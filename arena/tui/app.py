@@ -14,6 +14,7 @@ from arena.battle.session import Contenders, EngineFactory, default_engine_facto
 from arena.config.types import Config, DisplayPolicy
 from arena.prompts.types import Prompt, Suite
 from arena.store import VoteStore
+from arena.tui import gc_policy
 from arena.tui.commands import ArenaCommands
 
 
@@ -58,6 +59,8 @@ class ArenaApp(App[None]):
             self.open_matchup(self.initial_matchup, force=self.force)
         else:
             self.pick_matchup()
+        # Once the first screen is drawn, freeze what start-up allocated, so collections while answers stream skip it.
+        self.call_after_refresh(gc_policy.settle)
 
     def pick_matchup(self) -> None:
         from arena.tui.screens.picker import PickerScreen

@@ -28,6 +28,7 @@ from arena.battle.session import Contenders, load_contenders, save_vote
 from arena.config.types import DisplayPolicy
 from arena.errors import ArenaError
 from arena.prompts.types import UNCATEGORIZED, Prompt
+from arena.tui import gc_policy
 from arena.tui.reveal import reveal_body, reveal_title
 from arena.tui.widgets.answer_pane import AnswerPane
 
@@ -126,7 +127,7 @@ class ArenaScreen(Screen[None]):
         """Linked scrolling: the other pane follows a person's scroll (same offset), unless unlinked with `l`."""
         if self.link_scroll and self.round is not None and self.round.state.value == "idle":
             if abs(other.scroll_y - y) >= 1:
-                other.scroll_to(y=y, animate=False)
+                other.scroll_to(y=y, animate=False, immediate=True)  # in the same frame as the pane it follows
 
     def _update_subtitle(self) -> None:
         note = " (NOT speed-blind)" if self.policy is DisplayPolicy.LIVE else ""
@@ -330,6 +331,8 @@ class ArenaScreen(Screen[None]):
         self._set_vote_bar(hint)
         self.query_one("#pane-a", AnswerPane).focus()
         self.refresh_bindings()
+        # The turn is drawn and the person now reads and votes: a quiet moment for a full collection (see gc_policy).
+        self.call_after_refresh(gc_policy.settle)
 
     def _set_vote_bar(self, text: Text) -> None:
         self.query_one("#vote-bar", Static).update(text)
