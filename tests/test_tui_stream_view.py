@@ -215,3 +215,34 @@ def test_mouse_selection_copies_the_drawn_text() -> None:
                        for segment in line if segment.text.strip())
 
     asyncio.run(scenario())
+
+
+def test_scrolling_up_mid_stream_is_not_undone_by_following() -> None:
+    """While an answer streams the pane follows its end; a person who scrolls up must stay where they scrolled, even
+    when the scroll lands between an append and the follow-up scroll that append scheduled (seen in the benchmark: the
+    view jumped back to the end)."""
+
+    async def scenario() -> None:
+        app = PaneApp()
+        async with app.run_test(size=(100, 30)) as pilot:
+            pane = app.query_one(AnswerPane)
+            await pane.start_turn("question")
+            await pilot.pause()
+            await pane.append(answer(1, 40))
+            await pilot.pause(0.1)
+            assert pane.max_scroll_y > 30 and pane.scroll_y == pane.max_scroll_y  # following the end
+            await pane.append("more words at the end of the answer\n\n")  # schedules a scroll to the end
+            pane.action_page_up()  # before that scroll runs
+            await pilot.pause(0.1)
+            reading = pane.scroll_y
+            assert reading < pane.max_scroll_y - 10
+            for _ in range(5):
+                await pane.append("and more words arrive while the person reads\n\n")
+                await pilot.pause(0.05)
+            assert pane.scroll_y == reading
+            pane.action_scroll_end()  # back at the end, it follows again
+            await pane.append("the end\n\n")
+            await pilot.pause(0.1)
+            assert pane.scroll_y == pane.max_scroll_y
+
+    asyncio.run(scenario())

@@ -42,6 +42,7 @@ class AnswerPane(VerticalScroll, can_focus=True):
         self._generation = 0  # bumped when the turn's widgets change, so stale queued appends are dropped
         self._stream: StreamView | None = None
         self._turns: list[list[Widget]] = []  # widgets of each turn, so regenerate can drop the last one
+        self._follow_pending = False  # a scroll to the end is due after the next refresh
 
     async def start_turn(self, user_text: str) -> None:
         prompt = Static(Text("You: " + visible_text(user_text)), classes="user-turn")
@@ -77,7 +78,20 @@ class AnswerPane(VerticalScroll, can_focus=True):
             self._stream.append(fragment)
             self.shown += len(fragment)
             if following:
-                self.call_after_refresh(self.scroll_end, animate=False)
+                # After the next refresh, when the new height is laid out. The person may scroll up before then: that
+                # cancels it (watch_scroll_y), or the view would jump back to the end under them.
+                self._follow_pending = True
+                self.call_after_refresh(self._follow)
+
+    def _follow(self) -> None:
+        if self._follow_pending:
+            self._follow_pending = False
+            self.scroll_end(animate=False, immediate=True)
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if new_value < old_value:  # following only ever scrolls down: this is the person scrolling up to read
+            self._follow_pending = False
 
     # Keyboard scrolling jumps instead of animating (an animated page scroll repaints both linked panes about eight
     # times per key), and happens at once: Textual's default defers a scroll until after the next frame, so the frame
