@@ -259,12 +259,19 @@ class ArenaScreen(Screen[None]):
                 await pane.drop_last_turn()
                 await pane.start_turn(text)
         self.pacer = Pacer(self.round.policy)
+
+        def turn_done() -> None:  # runs on the runner's thread
+            try:
+                self.app.call_from_thread(self._turn_done)
+            except RuntimeError:  # the app has already exited (quit mid-answer): there is nothing left to update
+                pass
+
         self.runner = TurnRunner(
             self.contenders.pair(self.round),
             self.round,
             self.pacer,
             schedule=self.arena_app.config.defaults.schedule,
-            on_done=lambda: self.app.call_from_thread(self._turn_done),
+            on_done=turn_done,
         )
         self._turn_done_pending = False
         self._turn_shown = False
