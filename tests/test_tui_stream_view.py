@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from typing import Any
 
 import pytest
 from textual.app import App, ComposeResult
@@ -68,17 +70,24 @@ def pieces(text: str, size: int) -> Iterator[str]:
         yield text[i : i + size]
 
 
+@asynccontextmanager
+async def one_pane(size: tuple[int, int] = (100, 30)) -> AsyncIterator[tuple[Any, AnswerPane]]:
+    """A headless app with one answer pane that has started a turn: (pilot, pane)."""
+    app = PaneApp()
+    async with app.run_test(size=size) as pilot:
+        pane = app.query_one(AnswerPane)
+        await pane.start_turn("question")
+        await pilot.pause()
+        yield pilot, pane
+
+
 def _drawn(text: str, piece: int, size: tuple[int, int] = (100, 30), resize_to: int | None = None) -> tuple[list[str], int]:
     """Lines the StreamView draws for `text` appended in `piece`-sized fragments (after an optional resize), and its
     chunk count."""
     out: dict[str, object] = {}
 
     async def scenario() -> None:
-        app = PaneApp()
-        async with app.run_test(size=size) as pilot:
-            pane = app.query_one(AnswerPane)
-            await pane.start_turn("question")
-            await pilot.pause()
+        async with one_pane(size) as (pilot, pane):
             for fragment in pieces(text, piece):
                 await pane.append(fragment)
             await pilot.pause()
@@ -132,11 +141,7 @@ def test_an_append_renders_only_the_last_chunk(monkeypatch: pytest.MonkeyPatch) 
     text = answer(3, 150)
 
     async def scenario() -> None:
-        app = PaneApp()
-        async with app.run_test(size=(100, 30)) as pilot:
-            pane = app.query_one(AnswerPane)
-            await pane.start_turn("question")
-            await pilot.pause()
+        async with one_pane((100, 30)) as (pilot, pane):
             for fragment in pieces(text, 200):
                 await pane.append(fragment)
             await pilot.pause()
@@ -157,14 +162,11 @@ def test_the_screen_does_not_gain_widgets_as_the_answer_grows() -> None:
     counts: list[int] = []
 
     async def scenario() -> None:
-        app = PaneApp()
-        async with app.run_test(size=(100, 30)) as pilot:
-            pane = app.query_one(AnswerPane)
-            await pane.start_turn("question")
+        async with one_pane((100, 30)) as (pilot, pane):
             for blocks in (10, 60, 240):
                 await pane.append(answer(blocks, blocks))
                 await pilot.pause(0.05)
-                counts.append(len(app.screen._compositor.full_map))  # every widget a layout visits
+                counts.append(len(pilot.app.screen._compositor.full_map))  # every widget a layout visits
 
     asyncio.run(scenario())
     assert counts[0] == counts[1] == counts[2], counts
@@ -174,11 +176,7 @@ def test_model_text_is_literal_html_markup_and_links_included() -> None:
     text = "<b>bold?</b> [bold red]x[/] [click](https://evil.example) <https://auto.example>\n\n<div>raw block</div>\n"
 
     async def scenario() -> None:
-        app = PaneApp()
-        async with app.run_test(size=(120, 20)) as pilot:
-            pane = app.query_one(AnswerPane)
-            await pane.start_turn("q")
-            await pilot.pause()
+        async with one_pane((120, 20)) as (pilot, pane):
             await pane.append(text)
             await pilot.pause()
             view = pane.query_one(StreamView)
@@ -195,11 +193,7 @@ def test_model_text_is_literal_html_markup_and_links_included() -> None:
 
 def test_mouse_selection_copies_the_drawn_text() -> None:
     async def scenario() -> None:
-        app = PaneApp()
-        async with app.run_test(size=(100, 20)) as pilot:
-            pane = app.query_one(AnswerPane)
-            await pane.start_turn("q")
-            await pilot.pause()
+        async with one_pane((100, 20)) as (pilot, pane):
             await pane.append("First paragraph here.\n\nSecond **bold** one.\n")
             await pilot.pause()
             view = pane.query_one(StreamView)
@@ -223,11 +217,7 @@ def test_scrolling_up_mid_stream_is_not_undone_by_following() -> None:
     view jumped back to the end)."""
 
     async def scenario() -> None:
-        app = PaneApp()
-        async with app.run_test(size=(100, 30)) as pilot:
-            pane = app.query_one(AnswerPane)
-            await pane.start_turn("question")
-            await pilot.pause()
+        async with one_pane((100, 30)) as (pilot, pane):
             await pane.append(answer(1, 40))
             await pilot.pause(0.1)
             assert pane.max_scroll_y > 30 and pane.scroll_y == pane.max_scroll_y  # following the end
