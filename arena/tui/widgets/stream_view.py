@@ -5,9 +5,9 @@ compositor re-arranges and re-styles every one of them on each layout. With two 
 key press repainted ~100 widgets (~60-110 ms of CPU on this 2-core machine; measured in benchmarks/tui.py), which missed
 the keypress-to-repaint target by far. Here an answer is ONE widget that draws lines (Textual's line API):
 
-- The source is split into chunks at block boundaries (a blank line outside a code fence) once a chunk holds
-  CHUNK_CHARS; a single block longer than HARD_LIMIT (e.g. a 1 MB line) is cut at the limit. An append re-renders only
-  the last chunk, so its cost is bounded however long the answer is.
+- The source is split into chunks at block boundaries (see `_split_point`) once a chunk holds CHUNK_CHARS; a single
+  block longer than HARD_LIMIT (e.g. a 1 MB line) is cut at its last newline or at the limit. An append re-renders
+  only the last chunk, so its cost is bounded however long the answer is.
 - Each chunk is rendered by Rich's Markdown (with code highlighting) to lines once per width and kept; a frame asks only
   for the lines on screen, and Textual caches those too.
 - Model text is shown literally: raw HTML is not interpreted (it would otherwise be dropped silently), links are not
@@ -178,14 +178,6 @@ class StreamView(Widget):
             return None, False
         newline = source.rfind("\n", CHUNK_CHARS // 2, HARD_LIMIT)
         return (newline + 1 if newline >= 0 else HARD_LIMIT), False
-
-    def clear(self) -> None:
-        self._text = ""
-        self._chunks = []
-        self._starts = []
-        self._height = 0
-        self._laid_out_width = -1
-        self.refresh(layout=True)
 
     # -- rendering ----------------------------------------------------------------------------------------------------
     def _content_width(self) -> int:
