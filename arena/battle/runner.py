@@ -39,6 +39,11 @@ class TurnRunner:
         self.started_at: float | None = None
         self.finished_at: float | None = None
 
+    @property
+    def schedule(self) -> str:
+        """"concurrent" or "sequential": what this turn runs as ("auto" resolved the way the scheduler will)."""
+        return self._scheduler.choose(self._mode, self.engines)  # type: ignore[arg-type]
+
     def start(self, messages: tuple[list, list]) -> None:
         params = (self.round.params_for(0), self.round.params_for(1))
         self.started_at = self._clock()

@@ -280,7 +280,14 @@ class ArenaScreen(Screen[None]):
         self.query_one("#prompt", Input).disabled = True
         self.query_one("#pane-a", AnswerPane).focus()
         self._set_status("answering…")
-        self._set_vote_bar(Text("Both models are answering…  ctrl+s stops both.", style="dim"))
+        waiting = Text("Both models are answering…  ctrl+s stops both.", style="dim")
+        if self.runner.schedule == "sequential" and self.round.policy is DisplayPolicy.PACED:
+            # Otherwise the panes stay blank for the whole first answer and the person may think the app hung.
+            why = ("schedule: sequential" if self.arena_app.config.defaults.schedule.value == "sequential"
+                   else "schedule auto: measured faster on this machine")
+            waiting.append(f"\nThey run one after the other ({why}); the paced display shows both answers once the "
+                           "second one has started.", style="dim italic")
+        self._set_vote_bar(waiting)
         self._update_round_info()
         self.refresh_bindings()
 
