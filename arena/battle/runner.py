@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Literal
 from collections.abc import Callable
 
 from arena.battle.pacing import Pacer
@@ -34,15 +35,14 @@ class TurnRunner:
         self.on_done = on_done
         self._clock = clock
         self._scheduler = Scheduler()
-        self._mode = schedule.value
+        # "auto" resolved once, here: the UI shows it (a sequential turn under the paced display starts blank) and the
+        # run uses the same answer rather than reading the calibration again.
+        self.schedule: Literal["concurrent", "sequential"] = self._scheduler.choose(
+            schedule.value, engines  # type: ignore[arg-type]
+        )
         self._thread: threading.Thread | None = None
         self.started_at: float | None = None
         self.finished_at: float | None = None
-
-    @property
-    def schedule(self) -> str:
-        """"concurrent" or "sequential": what this turn runs as ("auto" resolved the way the scheduler will)."""
-        return self._scheduler.choose(self._mode, self.engines)  # type: ignore[arg-type]
 
     def start(self, messages: tuple[list, list]) -> None:
         params = (self.round.params_for(0), self.round.params_for(1))
@@ -64,7 +64,7 @@ class TurnRunner:
     def _run(self, messages: tuple[list, list], params: tuple) -> None:
         results = None
         try:
-            results = self._scheduler.run_pair(self.engines, messages, params, self._mode, self._on_event)  # type: ignore[arg-type]
+            results = self._scheduler.run_pair(self.engines, messages, params, self.schedule, self._on_event)  # type: ignore[arg-type]
             # A side whose stream ended without a terminal event (should not happen) is closed as an error.
             for side, result in enumerate(results):
                 st = self.round.turns[-1].sides[side]
