@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-CORE_PACKAGES = ("config", "models", "engine", "battle", "store", "stats", "prompts")
+CORE_PACKAGES = ("records", "config", "models", "engine", "battle", "store", "stats", "prompts")
 CORE_MODULE_FILES = ("errors.py", "paths.py", "__init__.py")
 FORBIDDEN = ("textual", "arena.tui", "arena.cli")
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from arena.battle.pacing import Pacer
-from arena.battle.record import Outcome
+from arena.records import Vote
 from arena.battle.round import Round
 from arena.battle.runner import TurnRunner
 from arena.battle.session import load_contenders, save_vote
@@ -108,7 +108,7 @@ def _play(config: Config, contenders, store: VoteStore, prompt: str, seed: int) 
     runner.start(messages)
     runner.join(120)
     assert not runner.running
-    save_vote(store, round_, Outcome.TIE, contenders.facts)
+    save_vote(store, round_, Vote.TIE, contenders.facts)
     return round_, deltas
 
 

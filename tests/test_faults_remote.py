@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from arena.battle.pacing import Pacer
-from arena.battle.record import Outcome
+from arena.records import Vote
 from arena.battle.round import Round
 from arena.battle.runner import TurnRunner
 from arena.battle.session import load_contenders, save_vote
@@ -123,7 +123,7 @@ def test_a_faulty_remote_side_fails_clearly_and_the_round_is_still_voted(fault: 
     assert time.monotonic() - t0 < 120
     assert round_.can_vote
     with VoteStore(tmp_path / "votes.db") as store:
-        record = save_vote(store, round_, Outcome.B if round_.models[1] == "near" else Outcome.A, contenders.facts)
+        record = save_vote(store, round_, Vote.B if round_.models[1] == "near" else Vote.A, contenders.facts)
         stored = store.get_vote(record.uuid)
     assert stored is not None and stored["winner_model"] == "near"
     side = "a" if round_.models[0] == "far" else "b"

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from arena.battle.pacing import Pacer
-from arena.battle.record import Outcome
+from arena.records import Vote
 from arena.battle.round import Round
 from arena.battle.runner import TurnRunner
 from arena.battle.session import load_contenders, save_vote
@@ -87,7 +87,7 @@ def test_api_key_is_used_but_never_stored_logged_or_exported(
                 runner.join(180)
                 far = round_.turns[-1].sides[round_.models.index("far")]
                 assert far.error is None and far.text.strip(), far.error  # the server accepted the key
-                save_vote(store, round_, Outcome.TIE, contenders.facts)
+                save_vote(store, round_, Vote.TIE, contenders.facts)
             assert store.count() == 2
     finally:
         contenders.unload()

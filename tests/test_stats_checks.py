@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from arena.battle.record import BattleRecord, ModelFacts, Outcome, SideRecord
+from arena.records import BattleRecord, ModelFacts, SideRecord, Vote
 from arena.cli.main import main
 from arena.stats.checks import CheckRow, HeadToHead, Tally, summarize_checks, tally_text
 from arena.stats.intervals import binom_test_two_sided, wilson
@@ -51,7 +51,7 @@ def make_records(n: int = 160, seed: int = 5) -> list[BattleRecord]:
             BattleRecord(
                 matchup_id="demo" if i % 10 else "other", big_model=BIG, small_model=SMALL,
                 side_a=side(left, checks(left)), side_b=side(right, checks(right)),
-                outcome=rng.choice(list(Outcome)), display_policy="paced", identity_leak=rng.random() < 0.05,
+                outcome=rng.choice(list(Vote)), display_policy="paced", identity_leak=rng.random() < 0.05,
                 category=category, suite_id="all" if ctype else None, prompt_id=f"p{i}", voter=rng.choice(["ann", "bob"]),
                 tstamp=f"2025-03-{1 + i % 3:02d}T12:{i % 60:02d}:00.000+00:00",
             )
@@ -174,9 +174,9 @@ def test_malformed_or_partial_checks_json_is_skipped_not_fatal(tmp_path: Path) -
     path = tmp_path / "v.db"
     with VoteStore(path) as store:
         for i, checks in enumerate([{"type": "number", "passed": True, "detail": "ok"}, {"type": "number", "passed": False, "detail": "x"}]):
-            rec = BattleRecord("demo", BIG, SMALL, side(BIG, checks), side(SMALL, None), Outcome.A, "paced", category="math", uuid=f"u{i}")
+            rec = BattleRecord("demo", BIG, SMALL, side(BIG, checks), side(SMALL, None), Vote.A, "paced", category="math", uuid=f"u{i}")
             store.record_vote(rec, FACTS)
-        rec = BattleRecord("demo", BIG, SMALL, side(BIG, {"type": "number"}), side(SMALL, None), Outcome.A, "paced", category="math", uuid="u-nopassed")
+        rec = BattleRecord("demo", BIG, SMALL, side(BIG, {"type": "number"}), side(SMALL, None), Vote.A, "paced", category="math", uuid="u-nopassed")
         store.record_vote(rec, FACTS)
     conn = sqlite3.connect(path)
     with conn:  # e.g. a row edited by hand or merged from a broken file
@@ -242,7 +242,7 @@ def test_arena_stats_json_has_objective_checks(db: Path, capsys: pytest.CaptureF
 def test_arena_stats_without_checks_prints_no_checks_section(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "v.db"
     with VoteStore(path) as store:
-        store.record_vote(BattleRecord("demo", BIG, SMALL, side(BIG, None), side(SMALL, None), Outcome.A, "paced"), FACTS)
+        store.record_vote(BattleRecord("demo", BIG, SMALL, side(BIG, None), side(SMALL, None), Vote.A, "paced"), FACTS)
     assert main(["--db", str(path), "--config", "/nonexistent/models.yaml", "stats", "--rounds", "0"]) == 0
     out = capsys.readouterr().out
     assert "Objective checks" not in out and "Per category:" not in out  # only "uncategorized": nothing per category

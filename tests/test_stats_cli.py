@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from arena.battle.record import BattleRecord, ModelFacts, Outcome, SideRecord
+from arena.records import BattleRecord, ModelFacts, SideRecord, Vote
 from arena.cli import cmd_stats
 from arena.errors import ArenaError
 from arena.store import VoteStore
@@ -23,7 +23,7 @@ def vote(matchup: str, big: str, small: str, left: str, outcome: str, *, categor
     right = small if left == big else big
     return BattleRecord(
         matchup_id=matchup, big_model=big, small_model=small, side_a=side(left), side_b=side(right),
-        outcome=Outcome(outcome), display_policy="paced", identity_leak=leak, category=category, voter=voter,
+        outcome=Vote(outcome), display_policy="paced", identity_leak=leak, category=category, voter=voter,
         tstamp=f"2025-03-{day:02d}T12:00:00.000+00:00",
     )  # fmt: skip
 

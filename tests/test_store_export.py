@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from arena.battle.record import Outcome
+from arena.records import Vote
 from arena.cli.main import main
 from arena.store import VOTE_COLUMNS, VoteStore
 from arena.store.synthetic import FACTS, make_record
@@ -32,7 +32,7 @@ def _fill(path: Path, n: int, seed: int, matchup: str = "m1") -> list:
                 rec.side_b.messages[1]["content"] = NASTY
                 rec.identity_leak, rec.leak_terms = True, ["Qwen"]
             if i == 1:
-                rec.outcome = Outcome.BOTH_BAD
+                rec.outcome = Vote.BOTH_BAD
             store.record_vote(rec, FACTS)
             recs.append(rec)
     return recs

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from arena.battle.record import ModelFacts, Outcome
+from arena.records import ModelFacts, Vote
 from arena.errors import StoreError, UsageError
 from arena.store import SCHEMA_VERSION, Filters, VoteStore, vote_to_record
 from arena.store.filters import canonical_tstamp
@@ -186,7 +186,7 @@ def test_duplicate_uuid_is_a_store_error_and_changes_nothing(tmp_path: Path) -> 
     rec = make_record(0, random.Random(0))
     with VoteStore(tmp_path / "v.db") as store:
         store.record_vote(rec, FACTS)
-        again = dataclasses.replace(rec, outcome=Outcome.BOTH_BAD)
+        again = dataclasses.replace(rec, outcome=Vote.BOTH_BAD)
         with pytest.raises(StoreError, match="already saved"):
             store.record_vote(again, FACTS)
         assert store.count() == 1 and store.get_vote(rec.uuid)["outcome"] == rec.outcome.value  # type: ignore[index]

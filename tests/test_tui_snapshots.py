@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from arena.battle.record import BattleRecord, ModelFacts, Outcome, SideRecord
+from arena.records import BattleRecord, ModelFacts, SideRecord, Vote
 from arena.store import VoteStore
 from arena.tui.app import ArenaApp
 from tests.support.fake_engine import fake_factory
@@ -55,8 +55,8 @@ def _seed_votes(db: Path) -> None:
         "gemma3-270m": ModelFacts(id="gemma3-270m", name="Gemma 3 270M", source="test", quant_type="Q4_K_M"),
         "smollm2-135m": ModelFacts(id="smollm2-135m", name="SmolLM2 135M Instruct", source="test", quant_type="Q4_1"),
     }
-    plan = [("code", Outcome.A)] * 7 + [("code", Outcome.B)] * 2 + [("math", Outcome.B)] * 5 + [("math", Outcome.TIE)] * 2
-    plan += [("json", Outcome.BOTH_BAD), ("json", Outcome.A), ("json", Outcome.A)]
+    plan = [("code", Vote.A)] * 7 + [("code", Vote.B)] * 2 + [("math", Vote.B)] * 5 + [("math", Vote.TIE)] * 2
+    plan += [("json", Vote.BOTH_BAD), ("json", Vote.A), ("json", Vote.A)]
     for i, (category, outcome) in enumerate(plan):
         left, right = ("gemma3-270m", "smollm2-135m") if i % 2 == 0 else ("smollm2-135m", "gemma3-270m")
 

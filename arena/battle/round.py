@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from arena import __version__
-from arena.battle.record import BattleRecord, Outcome, SideRecord
+from arena.records import BattleRecord, SideRecord, Vote
 from arena.config.types import DisplayPolicy, Matchup, Sampling
 from arena.engine.types import ChatParams, Failed, Finished, Message, Timings
 from arena.prompts.leaks import find_leaks
@@ -193,7 +193,7 @@ class Round:
 
     def vote(
         self,
-        outcome: Outcome,
+        outcome: Vote,
         *,
         voter: str | None = None,
         checks: tuple[dict | None, dict | None] = (None, None),
@@ -208,7 +208,7 @@ class Round:
             small_model=self.matchup.small,
             side_a=self.side_record(0, checks[0]),
             side_b=self.side_record(1, checks[1]),
-            outcome=Outcome(outcome),
+            outcome=Vote(outcome),
             display_policy=self.policy.value,
             identity_leak=bool(leaks),
             leak_terms=leaks,

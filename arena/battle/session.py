@@ -9,7 +9,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from arena.battle.record import BattleRecord, ModelFacts, Outcome
+from arena.records import BattleRecord, ModelFacts, Vote
 from arena.battle.round import Round
 from arena.config.types import Config, Matchup, ModelSpec, RemoteSource
 from arena.engine.types import Engine
@@ -161,7 +161,7 @@ def objective_checks(round_: Round, prompt: Prompt | None) -> tuple[dict | None,
 def save_vote(
     store: VoteStore,
     round_: Round,
-    outcome: Outcome,
+    outcome: Vote,
     facts: dict[str, ModelFacts],
     *,
     prompt: Prompt | None = None,

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from arena import paths
-from arena.battle.record import ModelFacts
+from arena.records import ModelFacts
 from arena.errors import ArenaError, UsageError
 from arena.stats.bradley_terry import DEFAULT_ROUNDS, DEFAULT_SEED
 from arena.stats.checks import ChecksSummary

@@ -44,7 +44,7 @@ from arena.errors import EngineError
 log = logging.getLogger("arena.engine.scheduler")
 
 Mode = Literal["concurrent", "sequential", "auto"]
-Outcome = Finished | Failed
+StreamEnd = Finished | Failed
 OnEvent = Callable[[int, Event], None]
 
 CALIBRATION_FILE = "engine_calibration.json"
@@ -151,7 +151,7 @@ class Scheduler:
         params_pair: tuple[ChatParams, ChatParams],
         mode: Mode = "auto",
         on_event: OnEvent | None = None,
-    ) -> tuple[Outcome, Outcome]:
+    ) -> tuple[StreamEnd, StreamEnd]:
         """Run both chats; returns each side's final event. Every event also goes to on_event(side, event)."""
         self._cancel.clear()
         chosen = self.choose(mode, engines)
@@ -161,7 +161,7 @@ class Scheduler:
             if _is_local(engine):
                 engine.set_threads(n_threads)  # type: ignore[attr-defined]
         emit = on_event or (lambda _side, _event: None)
-        results: list[Outcome | None] = [None, None]
+        results: list[StreamEnd | None] = [None, None]
         errors: list[BaseException] = []
 
         def drive(side: int) -> None:
@@ -189,10 +189,10 @@ class Scheduler:
         return results[0], results[1]
 
     def _drive(self, side: int, engine: Engine, messages: list[Message], params: ChatParams,
-               emit: OnEvent) -> Outcome:
+               emit: OnEvent) -> StreamEnd:
         start = time.perf_counter()
         if self._cancel.is_set():
-            final: Outcome = Finished("cancelled", Timings(wall_s=0.0), params.seed)
+            final: StreamEnd = Finished("cancelled", Timings(wall_s=0.0), params.seed)
             emit(side, final)
             return final
         with self._lock:
@@ -202,7 +202,7 @@ class Scheduler:
             # chat() resets the engine's cancel flag: re-check ours so a cancel() racing with the start is not lost.
             if self._cancel.is_set():
                 engine.cancel()
-            final_event: Outcome | None = None
+            final_event: StreamEnd | None = None
             iterator = iter(stream)
             try:
                 while True:
@@ -238,7 +238,7 @@ def run_pair(
     params_pair: tuple[ChatParams, ChatParams],
     mode: Mode = "auto",
     on_event: OnEvent | None = None,
-) -> tuple[Outcome, Outcome]:
+) -> tuple[StreamEnd, StreamEnd]:
     """One-shot convenience; use a `Scheduler` to be able to cancel."""
     return Scheduler().run_pair(engines, messages_pair, params_pair, mode, on_event)
 

@@ -19,7 +19,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from arena.battle.record import ModelFacts
+from arena.records import ModelFacts
 from arena.config.types import (
     Config,
     DerivedSource,
@@ -53,7 +53,7 @@ class ResolvedModel:
         return self.is_remote or (self.path is not None and self.facts is not None)
 
     def model_facts(self, *, sha256: bool = False) -> ModelFacts:
-        """The record the vote store keeps (arena.battle.record.ModelFacts)."""
+        """The record the vote store keeps (arena.records.ModelFacts)."""
         f = self.facts
         return ModelFacts(
             id=self.spec.id,

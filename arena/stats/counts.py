@@ -9,7 +9,7 @@ from dataclasses import dataclass
 class AggRow:
     """`count` votes where `model_a` sat in the left pane (side A), `model_b` in the right (side B), with `outcome`.
 
-    outcome is one of "A", "B", "tie", "both_bad" (arena.battle.record.Outcome values).
+    outcome is one of "A", "B", "tie", "both_bad" (arena.records.Vote values).
     """
 
     model_a: str

@@ -12,7 +12,7 @@ import sys
 import time
 from datetime import datetime, timedelta, timezone
 
-from arena.battle.record import BattleRecord, ModelFacts, Outcome, SideRecord
+from arena.records import BattleRecord, ModelFacts, SideRecord, Vote
 
 BIG = "qwen2.5-14b-q2_k"
 SMALL = "qwen2.5-7b-q6_k"
@@ -31,7 +31,7 @@ FACTS: dict[str, ModelFacts] = {
     ),
 }  # fmt: skip
 CATEGORIES = ("code", "math", "json", "writing", "reasoning")
-OUTCOMES = (Outcome.A, Outcome.B, Outcome.TIE, Outcome.BOTH_BAD)
+OUTCOMES = (Vote.A, Vote.B, Vote.TIE, Vote.BOTH_BAD)
 EPOCH = datetime(2025, 1, 1, tzinfo=timezone.utc)
 
 

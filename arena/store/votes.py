@@ -11,7 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from arena.battle.record import BattleRecord, ModelFacts, Outcome, SideRecord
+from arena.records import BattleRecord, ModelFacts, SideRecord, Vote
 from arena.errors import StoreError
 from arena.paths import default_db_path
 from arena.stats.counts import AggRow
@@ -62,7 +62,7 @@ def _dumps(value: Any) -> str:
 
 def vote_row(rec: BattleRecord) -> tuple[Any, ...]:
     """The battles row for a record, in VOTE_COLUMNS order."""
-    outcome = Outcome(rec.outcome)
+    outcome = Vote(rec.outcome)
     values: dict[str, Any] = {
         "uuid": rec.uuid,
         "tstamp": canonical_tstamp(rec.tstamp),
@@ -121,7 +121,7 @@ def vote_to_record(vote: Mapping[str, Any]) -> BattleRecord:
 
     return BattleRecord(
         matchup_id=vote["matchup_id"], big_model=vote["big_model"], small_model=vote["small_model"],
-        side_a=side("a"), side_b=side("b"), outcome=Outcome(vote["outcome"]), display_policy=vote["display_policy"],
+        side_a=side("a"), side_b=side("b"), outcome=Vote(vote["outcome"]), display_policy=vote["display_policy"],
         identity_leak=vote["identity_leak"], leak_terms=vote["leak_terms"], category=vote["category"],
         suite_id=vote["suite_id"], prompt_id=vote["prompt_id"], voter=vote["voter"], app_version=vote["app_version"],
         uuid=vote["uuid"], tstamp=vote["tstamp"],

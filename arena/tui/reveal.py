@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from arena.battle.record import ModelFacts, SideRecord
+from arena.records import ModelFacts, SideRecord
 from arena.models.facts import (  # same units as `arena models`
     format_bytes,
     format_params,

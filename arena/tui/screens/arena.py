@@ -21,7 +21,7 @@ from textual.widgets import Footer, Header, Input, ProgressBar, Static
 from textual.worker import get_current_worker
 
 from arena.battle.pacing import Pacer
-from arena.battle.record import BattleRecord, ModelFacts, Outcome
+from arena.records import BattleRecord, ModelFacts, Vote
 from arena.battle.round import Round
 from arena.battle.runner import TurnRunner
 from arena.battle.session import Contenders, load_contenders, save_vote
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 REFRESH_HZ = 10  # each append re-renders Markdown: 10 Hz looks smooth and leaves the UI thread room for keys
 POLICY_CYCLE = (DisplayPolicy.PACED, DisplayPolicy.WHOLE, DisplayPolicy.LIVE)
-VOTE_KEYS = {"vote_a": Outcome.A, "vote_b": Outcome.B, "vote_tie": Outcome.TIE, "vote_bad": Outcome.BOTH_BAD}
+VOTE_KEYS = {"vote_a": Vote.A, "vote_b": Vote.B, "vote_tie": Vote.TIE, "vote_bad": Vote.BOTH_BAD}
 
 
 class ArenaScreen(Screen[None]):
@@ -369,7 +369,7 @@ class ArenaScreen(Screen[None]):
             return self._load_error is not None
         return True
 
-    async def _vote(self, outcome: Outcome) -> None:
+    async def _vote(self, outcome: Vote) -> None:
         assert self.round is not None and self.contenders is not None
         app = self.arena_app
         try:
@@ -380,7 +380,7 @@ class ArenaScreen(Screen[None]):
             return
         self.last_record = record
         await self._reveal(record)
-        label = {Outcome.A: "A better", Outcome.B: "B better", Outcome.TIE: "tie", Outcome.BOTH_BAD: "both bad"}[outcome]
+        label = {Vote.A: "A better", Vote.B: "B better", Vote.TIE: "tie", Vote.BOTH_BAD: "both bad"}[outcome]
         bar = Text()
         bar.append(f"✓ Vote saved ({label}).", style="bold green")
         if record.identity_leak:
@@ -401,16 +401,16 @@ class ArenaScreen(Screen[None]):
             pane.border_subtitle = "revealed"
 
     async def action_vote_a(self) -> None:
-        await self._vote(Outcome.A)
+        await self._vote(Vote.A)
 
     async def action_vote_b(self) -> None:
-        await self._vote(Outcome.B)
+        await self._vote(Vote.B)
 
     async def action_vote_tie(self) -> None:
-        await self._vote(Outcome.TIE)
+        await self._vote(Vote.TIE)
 
     async def action_vote_bad(self) -> None:
-        await self._vote(Outcome.BOTH_BAD)
+        await self._vote(Vote.BOTH_BAD)
 
     def action_stop(self) -> None:
         if self.runner is not None:

@@ -1,15 +1,17 @@
-"""What a finished round is: the exact record the store keeps. Pure data, no I/O."""
+"""What a finished round is: the exact record the store keeps. Pure data, no I/O.
+
+`Vote` is the person's verdict on one round (the engine's end-of-stream event is `arena.engine.scheduler.StreamEnd`)."""
 
 from __future__ import annotations
 
 import uuid as uuid_mod
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from enum import Enum
 from typing import Any
 
 
-class Outcome(str, Enum):
+class Vote(str, Enum):
     A = "A"  # the left pane's answer was better
     B = "B"  # the right pane's answer was better
     TIE = "tie"
@@ -31,34 +33,13 @@ class SideRecord:
 
 
 @dataclass
-class ModelFacts:
-    """What the store keeps about a model (read from the GGUF header where there is a file)."""
-
-    id: str
-    name: str
-    source: str  # human-readable: "hf:repo/file@rev", "path:/x.gguf", "package:pkg/file", "derived:id->Q2_K", "remote:url#model"
-    file_name: str | None = None
-    fingerprint: str | None = None  # sha256 if known, else "size:mtime"
-    quant_type: str | None = None
-    n_params: int | None = None
-    bits_per_weight: float | None = None
-    file_size: int | None = None
-    architecture: str | None = None
-    context_length: int | None = None
-    requantized: bool = False
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass
 class BattleRecord:
     matchup_id: str
     big_model: str  # model id of the big/harsh contender
     small_model: str  # model id of the small/light contender
     side_a: SideRecord
     side_b: SideRecord
-    outcome: Outcome
+    outcome: Vote
     display_policy: str
     identity_leak: bool = False
     leak_terms: list[str] = field(default_factory=list)  # e.g. ["Qwen"] found in an answer
@@ -80,8 +61,8 @@ class BattleRecord:
 
     @property
     def winner_model(self) -> str | None:
-        if self.outcome is Outcome.A:
+        if self.outcome is Vote.A:
             return self.model_a
-        if self.outcome is Outcome.B:
+        if self.outcome is Vote.B:
             return self.model_b
         return None

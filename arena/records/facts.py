@@ -1,0 +1,27 @@
+"""What the store keeps about a model (read from the GGUF header where there is a file). Pure data, no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass
+class ModelFacts:
+    """What the store keeps about a model (read from the GGUF header where there is a file)."""
+
+    id: str
+    name: str
+    source: str  # human-readable: "hf:repo/file@rev", "path:/x.gguf", "package:pkg/file", "derived:id->Q2_K", "remote:url#model"
+    file_name: str | None = None
+    fingerprint: str | None = None  # sha256 if known, else "size:mtime"
+    quant_type: str | None = None
+    n_params: int | None = None
+    bits_per_weight: float | None = None
+    file_size: int | None = None
+    architecture: str | None = None
+    context_length: int | None = None
+    requantized: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
