@@ -128,11 +128,15 @@ def test_cancel_stops_both_sides_promptly(pair: tuple[LocalEngine, LocalEngine])
             s.run_pair(pair, (STORY, STORY), (p, p), m, r)))  # type: ignore[misc]
         worker.start()
         assert rec.first_delta[0].wait(30)
-        t0 = time.perf_counter()
+        with rec.lock:
+            at_cancel = [sum(isinstance(e, TextDelta) for s, e, _ in rec.events if s == side) for side in (0, 1)]
         scheduler.cancel()
-        worker.join(10)
+        worker.join(60)
         assert not worker.is_alive()
-        assert time.perf_counter() - t0 < 1.5, mode
+        # "Promptly" in tokens, not seconds (this machine's speed must not decide the test): once cancel() returns,
+        # each side may finish the token it was decoding, and nothing more.
+        after = [sum(isinstance(e, TextDelta) for s, e, _ in rec.events if s == side) - at_cancel[side] for side in (0, 1)]
+        assert max(after) <= 2, (mode, after)
         results = out[0]
         assert all(isinstance(r, Finished) and r.reason == "cancelled" for r in results), (mode, results)
         if mode == "sequential":
