@@ -6,8 +6,10 @@ import time
 from collections.abc import Callable
 
 
-async def wait_for(pilot, predicate: Callable[[], object], timeout: float = 20.0, what: str = "the condition") -> None:
-    """Let the app run until `predicate()` is true; fail with `what` after `timeout` seconds."""
+async def wait_for(pilot, predicate: Callable[[], object], timeout: float = 120.0, what: str = "the condition") -> None:
+    """Let the app run until `predicate()` is true; fail with `what` after `timeout` seconds.
+
+    The timeout only bounds a test that is failing anyway: it is generous because CI machines can be heavily loaded."""
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
