@@ -165,7 +165,7 @@ def test_stall_is_a_timeout(scripted: ScriptedServer) -> None:
         start_stream(h)
         h.wfile.write(sse_chunk("Hel"))
         h.wfile.flush()
-        release.wait(10)
+        release.wait(120)
 
     scripted.behaviour = stall
     t0 = time.perf_counter()
@@ -173,7 +173,7 @@ def test_stall_is_a_timeout(scripted: ScriptedServer) -> None:
     release.set()
     assert text == "Hel"
     assert isinstance(final, Failed) and "stopped sending for 0.5 s" in final.error.message
-    assert time.perf_counter() - t0 < 5
+    assert time.perf_counter() - t0 < 60  # the 0.5 s stall timeout fired, not the server's 120 s stall
 
 
 def test_cancel_wakes_a_stalled_read(scripted: ScriptedServer) -> None:
@@ -183,10 +183,10 @@ def test_cancel_wakes_a_stalled_read(scripted: ScriptedServer) -> None:
         start_stream(h)
         h.wfile.write(sse_chunk("Hel"))
         h.wfile.flush()
-        release.wait(10)
+        release.wait(300)
 
     scripted.behaviour = stall
-    engine = RemoteEngine("r", scripted.base_url, "m", timeout_s=30)
+    engine = RemoteEngine("r", scripted.base_url, "m", timeout_s=300)
     stream = engine.chat(QUESTION, ChatParams())
     assert isinstance(next(stream), TextDelta)
     timer = threading.Timer(0.2, engine.cancel)
@@ -195,7 +195,7 @@ def test_cancel_wakes_a_stalled_read(scripted: ScriptedServer) -> None:
     rest = list(stream)
     release.set()
     assert isinstance(rest[-1], Finished) and rest[-1].reason == "cancelled"
-    assert time.perf_counter() - t0 < 2  # not the 30 s read timeout
+    assert time.perf_counter() - t0 < 120  # not the 300 s read timeout
 
 
 def test_disconnect_mid_answer(scripted: ScriptedServer) -> None:
