@@ -182,12 +182,23 @@ def votes_needed(k: int, n: int, alpha: float = ALPHA, t_opt: float = T_OPT, max
                 hi = mid
         total = hi
     gap = 2 * lead - n  # (lead/n - 1/2) * 2n > 0
+    c = critical_wins(total, alpha, t_opt)
     while total <= max_n:
-        c = critical_wins(total, alpha, t_opt)
         assert c is not None
         if _leader_wins_at(lead, n, total) >= c:
             return total - n
         # Impossible for every m with m * gap <= 2n c - 2 lead N - 3n (the bound above, times 2n).
         slack = 2 * n * c - 2 * lead * total - 3 * n
-        total += max(1, slack // gap + 1) if slack >= 0 else 1
+        jump = slack // gap + 1 if slack >= 0 else 1
+        if jump > 1:
+            total += jump
+            c = critical_wins(total, alpha, t_opt)
+        else:
+            # Near the answer, one N at a time. For k > N/2, M_{N+1}(k) < M_N(k) and M_{N+1}(k+1) > M_N(k), so
+            # c(N+1) is c(N) or c(N) + 1: one evaluation instead of a bisection (while c is clear of the middle).
+            total += 1
+            if 2 * c >= total + 4:
+                c = c if verdict_reached(c, total, alpha, t_opt) else c + 1
+            else:
+                c = critical_wins(total, alpha, t_opt)
     return None
