@@ -7,8 +7,8 @@ the statistics screen. For matchups with no true difference it reports the false
 and for true preferences of 55/60/65% of decided votes, the median number of votes until the anytime-valid verdict.
 It also prints what the guarantee costs: the width of the anytime-valid 95% sequence over Wilson's 95% interval.
 
-Run: .venv/bin/python benchmarks/peeking.py            (~1-2 min: 20,000 null matchups x 500 votes, 10,000 per preference)
-     .venv/bin/python benchmarks/peeking.py --quick    (< 2 min, 10,000 null matchups; ends with one JSON line)
+Run: .venv/bin/python benchmarks/peeking.py            (~30 s: 20,000 null matchups x 500 votes, 10,000 per preference)
+     .venv/bin/python benchmarks/peeking.py --quick    (~10 s, 10,000 null matchups, 2,000 per preference)
 
 Pure numpy: the per-look test is a lookup in tables of critical win counts computed once by the real functions.
 """

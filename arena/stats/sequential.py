@@ -152,12 +152,13 @@ def votes_needed(k: int, n: int, alpha: float = ALPHA, t_opt: float = T_OPT, max
     halves rounded up), reaches the verdict (`verdict_reached`), minus n. 0 when the verdict is already reached; None
     when n == 0, when k/n == 1/2 (no N ever suffices) or when N would exceed max_n. A point estimate: the share moves.
 
-    Exact, without scanning every N: let c(N) = critical_wins(N). "Reached at N" means w(N) >= c(N), w(N) the
+    Exact, without scanning every N from n: let c(N) = critical_wins(N). "Reached at N" means w(N) >= c(N), w(N) the
     leader's rounded wins. For a fixed excess e of wins over N/2, M_N(1/2) falls as N grows (d/dN log M =
     (psi(x+e) + psi(x-e))/2 - psi(2x) + log 2 <= (psi(x) - psi(x + 1/2))/2 < 0 with x = N/2 + a, by concavity of the
     digamma function psi and its duplication formula), so the real-valued critical count minus N/2 never falls and
     c(N + m) > c(N) - 1 + m/2. With w(N + m) <= (N + m) lead/n + 1/2 no N + m with (lead/n - 1/2) m <= c(N) - N lead/n
-    - 3/2 can reach it: we jump past all of those at once and check again (a few dozen checks even for millions).
+    - 3/2 can reach it: we jump past all of those at once and check again; near the answer, where the bound stops
+    jumping, we step one N at a time at one evaluation each (about 60 ms for a 50.01% share of a million votes).
 
     (The fixed-n `votes_needed` this replaces bisected on "p < 0.05 at N", which is not monotone in N: rounding the
     win count and the discreteness of the exact test make it flip back and forth, so bisection found *a* crossing,
