@@ -113,7 +113,7 @@ def _play(config: Config, contenders, store: VoteStore, prompt: str, seed: int) 
 
 
 def _export(db: Path, fmt: str, out: Path) -> None:
-    assert arena_main(["--db", str(db), "export", "--format", fmt, "-o", str(out)]) == 0
+    assert arena_main(["--db", str(db), "export", "--format", fmt, "--include-leaks", "-o", str(out)]) == 0
 
 
 def _answers_by_uuid_jsonl(path: Path) -> dict[str, tuple[str, str]]:

@@ -95,7 +95,7 @@ def test_api_key_is_used_but_never_stored_logged_or_exported(
     exports = {}
     for fmt in ("jsonl", "csv", "fastchat"):
         out = tmp_path / f"votes.{fmt}"
-        assert arena_main(["--db", str(db), "export", "--format", fmt, "-o", str(out)]) == 0
+        assert arena_main(["--db", str(db), "export", "--format", fmt, "--include-leaks", "-o", str(out)]) == 0
         exports[fmt] = out.read_bytes()
     assert arena_main(["--config", str(tmp_path / "models.yaml"), "--db", str(db), "stats"]) == 0
     assert arena_main(["--config", str(tmp_path / "models.yaml"), "models", "--paths"]) == 0

@@ -213,10 +213,10 @@ def test_arena_stats_prints_checks_and_category_verdicts(db: Path, capsys: pytes
         assert f"Gemma 3 270M {passed}/{run} passed" in cat_line
     assert "where both answers were checked" in out
     # Per-category verdicts in plain words, one per category, including code (votes but no checks).
-    assert "Per category:" in out
-    verdict_lines = out.split("Per category:")[1].split("\n\n")[0].strip().splitlines()
+    assert "Per category (Bonferroni over 3 categories" in out
+    verdict_lines = out.split("Per category")[1].split("\n\n")[0].strip().splitlines()[1:]
     assert [l.split(":")[0].strip() for l in verdict_lines] == ["code", "json", "math"]
-    assert all(("wins" in l or "No difference" in l or "No decided" in l) for l in verdict_lines)
+    assert all(("wins" in l or "No decided" in l) for l in verdict_lines)
 
 
 def test_arena_stats_json_has_objective_checks(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -245,7 +245,7 @@ def test_arena_stats_without_checks_prints_no_checks_section(tmp_path: Path, cap
         store.record_vote(BattleRecord("demo", BIG, SMALL, side(BIG, None), side(SMALL, None), Vote.A, "paced"), FACTS)
     assert main(["--db", str(path), "--config", "/nonexistent/models.yaml", "stats", "--rounds", "0"]) == 0
     out = capsys.readouterr().out
-    assert "Objective checks" not in out and "Per category:" not in out  # only "uncategorized": nothing per category
+    assert "Objective checks" not in out and "Per category" not in out  # only "uncategorized": nothing per category
     assert main(["--db", str(path), "--config", "/nonexistent/models.yaml", "stats", "--json", "--rounds", "0"]) == 0
     checks = json.loads(capsys.readouterr().out)["reports"][0]["objective_checks"]
     assert checks["models"] == {} and checks["head_to_head"] is None

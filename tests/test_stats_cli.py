@@ -128,3 +128,18 @@ def test_labels_come_from_the_config_when_it_loads(db: Path, tmp_path: Path, cap
     out = capsys.readouterr().out
     assert "Big Fourteen Q2_K wins 75% of decided votes" in out and "Small Seven Q6_K" in out
     assert "Small Seven Q6_K Q6_K" not in out
+
+
+def test_default_verdict_is_anytime_valid_and_fixed_n_is_labelled(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # 30 of 40: exact p = 0.002 (fixed n), but anytime p = 0.050: not yet enough for someone who looked after every vote.
+    assert run(db, "--matchup", "m1", "--rounds", "0") == 0
+    out = capsys.readouterr().out
+    assert "Keep voting: Qwen 14B Q2_K wins 75% of decided votes (anytime-valid 95% CS" in out
+    assert "anytime CS" in out and "Wilson 95% CI" not in out and "exact binomial" not in out
+    assert run(db, "--matchup", "m1", "--rounds", "0", "--fixed-n") == 0
+    fixed = capsys.readouterr().out
+    assert "Fixed-sample analysis (valid only if you fixed the number of votes in advance and look once):" in fixed
+    assert "Qwen 14B Q2_K wins 75% of decided votes (Wilson 95% CI 60-86%, exact binomial p = 0.002, n = 40)." in fixed
+    data = load(capsys, db, "--matchup", "m1")["reports"][0]
+    assert data["verdict"].startswith("Keep voting") and data["fixed_n_verdict"].startswith("Qwen 14B Q2_K wins 75%")
+    assert data["pair"]["significant"] is False and data["pair"]["fixed_n_significant"] is True

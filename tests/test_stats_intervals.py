@@ -1,4 +1,4 @@
-"""Wilson intervals, the exact binomial test and votes-needed, checked against independent computations."""
+"""Wilson intervals and the exact binomial test, checked against independent computations."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from fractions import Fraction
 
 import pytest
 
-from arena.stats.intervals import Z95, binom_test_two_sided, votes_needed, wilson
+from arena.stats.intervals import Z95, binom_test_two_sided, wilson
 
 
 def exact_two_sided(k: int, n: int) -> Fraction:
@@ -87,48 +87,3 @@ def test_binomial_edges() -> None:
     assert binom_test_two_sided(0, 1) == 1.0
     with pytest.raises(ValueError):
         binom_test_two_sided(4, 3)
-
-
-def brute_votes_needed(k: int, n: int) -> int:
-    """Linear scan from the definition (no bisection)."""
-    rate = k / n
-    total = n
-    while binom_test_two_sided(int(round(rate * total)), total) >= 0.05:
-        total += 1
-    return total - n
-
-
-@pytest.mark.parametrize(("k", "n"), [(3, 3), (6, 10), (7, 10), (13, 20), (30, 50), (45, 80), (2, 10)])
-def test_votes_needed_matches_linear_scan(k: int, n: int) -> None:
-    assert votes_needed(k, n) == brute_votes_needed(k, n)
-
-
-def test_votes_needed_hand_cases() -> None:
-    # 3 of 3: 6 of 6 is the first all-win run with p < 0.05 (2/64 = 0.03125; 5 of 5 gives 0.0625), so 3 more.
-    assert votes_needed(3, 3) == 3
-    assert votes_needed(9, 10) == 0  # already significant
-    assert votes_needed(5, 10) is None  # exactly even: no N helps
-    assert votes_needed(0, 0) is None
-    assert votes_needed(5001, 10_000, max_n=10**6) is None  # would need ~38 million votes
-
-
-def test_votes_needed_large_is_fast_and_near_normal_estimate() -> None:
-    import time
-
-    start = time.perf_counter()
-    more = votes_needed(51, 100)
-    elapsed = time.perf_counter() - start
-    assert more is not None
-    # normal approximation: N = (z / (2 (r - 1/2)))^2 = (1.96 / 0.02)^2 ~ 9604
-    assert abs((more + 100) - (Z95 / 0.02) ** 2) < 150
-    assert elapsed < 1.0
-
-
-def test_votes_needed_beyond_the_exact_scan_is_close_to_the_smallest() -> None:
-    # 52 of 100 needs ~2,300 more: past the exact scan, so bisection; it must land on a real crossing near the minimum.
-    more = votes_needed(52, 100)
-    brute = brute_votes_needed(52, 100)
-    assert more is not None and more > 1000
-    assert brute <= more <= brute * 1.03
-    total = 100 + more
-    assert binom_test_two_sided(round(0.52 * total), total) < 0.05

@@ -7,11 +7,12 @@ import json
 import pytest
 
 from arena.stats.counts import AggRow
-from arena.stats.intervals import binom_test_two_sided, votes_needed, wilson
+from arena.stats.intervals import binom_test_two_sided, wilson
 from arena.stats.pair import summarize_pair
 from arena.stats.render import render_text, table
 from arena.stats.report import build_report
-from arena.stats.verdict import format_p, verdict
+from arena.stats.sequential import confidence_sequence, verdict_reached, votes_needed
+from arena.stats.verdict import fixed_n_verdict, format_p, verdict
 
 BIG, SMALL = "q14", "q7"
 LABELS = {BIG: "14B Q2_K", SMALL: "7B Q6_K"}
@@ -30,37 +31,89 @@ def pair_rows(big_wins: int, small_wins: int, ties: int = 0, both_bad: int = 0, 
     return [r for r in rows if r.count]
 
 
-def test_significant_verdict_reads_like_the_design_example() -> None:
+def test_fixed_n_verdict_reads_like_the_design_example() -> None:
     s = summarize_pair(pair_rows(74, 46, ties=9), BIG, SMALL)
     lo, hi = wilson(74, 120) or (0, 0)
     p = binom_test_two_sided(74, 120)
     assert p < 0.05
+    text = fixed_n_verdict(s, LABELS[BIG], LABELS[SMALL])
+    assert text == (
+        f"14B Q2_K wins 62% of decided votes (Wilson 95% CI {100 * lo:.0f}-{100 * hi:.0f}%, "
+        f"exact binomial {format_p(p)}, n = 120)."
+    )
+
+
+def test_anytime_verdict_may_stop() -> None:
+    s = summarize_pair(pair_rows(130, 70), BIG, SMALL)
+    lo, hi = confidence_sequence(130, 200) or (0, 0)
+    assert verdict_reached(130, 200)
+    assert verdict(s, LABELS[BIG], LABELS[SMALL]) == (
+        f"You may stop: 14B Q2_K wins 65% of decided votes (anytime-valid 95% CS {100 * lo:.0f}-{100 * hi:.0f}%, "
+        "n = 200), valid however often you looked."
+    )
+
+
+def test_anytime_keeps_voting_where_fixed_n_would_stop() -> None:
+    # 74 of 120: exact p = 0.01, but checked after every vote that is not enough evidence.
+    s = summarize_pair(pair_rows(74, 46, ties=9), BIG, SMALL)
+    assert s.fixed_n_significant and not s.significant
+    lo, hi = confidence_sequence(74, 120) or (0, 0)
     text = verdict(s, LABELS[BIG], LABELS[SMALL])
-    assert text == f"14B Q2_K wins 62% of decided votes (95% CI {100 * lo:.0f}-{100 * hi:.0f}%, {format_p(p)}, n = 120)."
+    assert text == (
+        f"Keep voting: 14B Q2_K wins 62% of decided votes (anytime-valid 95% CS {100 * lo:.0f}-{100 * hi:.0f}%, "
+        f"n = 120) so far; about {votes_needed(74, 120)} more decided votes at this rate would settle it."
+    )
 
 
 def test_verdict_names_the_small_model_when_it_leads() -> None:
     s = summarize_pair(pair_rows(40, 80), BIG, SMALL)
     lo, hi = wilson(80, 120) or (0, 0)
-    text = verdict(s, LABELS[BIG], LABELS[SMALL])
-    assert text.startswith(f"7B Q6_K wins 67% of decided votes (95% CI {100 * lo:.0f}-{100 * hi:.0f}%, p < 0.001")
+    text = fixed_n_verdict(s, LABELS[BIG], LABELS[SMALL])
+    assert text.startswith(f"7B Q6_K wins 67% of decided votes (Wilson 95% CI {100 * lo:.0f}-{100 * hi:.0f}%, exact binomial p < 0.001")
+    clo, chi = confidence_sequence(80, 120) or (0, 0)
+    assert verdict(s, LABELS[BIG], LABELS[SMALL]).startswith(
+        f"You may stop: 7B Q6_K wins 67% of decided votes (anytime-valid 95% CS {100 * clo:.0f}-{100 * chi:.0f}%"
+    )
 
 
-def test_not_significant_says_so_and_estimates_votes() -> None:
+def test_not_significant_says_so() -> None:
     s = summarize_pair(pair_rows(33, 27), BIG, SMALL)
-    text = verdict(s, LABELS[BIG], LABELS[SMALL])
-    assert text.startswith("No significant difference yet: 14B Q2_K wins 55% of decided votes")
-    assert f"about {votes_needed(33, 60)} more decided votes at this rate would reach p < 0.05" in text
+    assert fixed_n_verdict(s, LABELS[BIG], LABELS[SMALL]).startswith("No significant difference: 14B Q2_K wins 55% of decided votes")
+    assert verdict(s, LABELS[BIG], LABELS[SMALL]).startswith("Keep voting: 14B Q2_K wins 55% of decided votes")
 
 
 def test_small_n_and_empty_and_undecided() -> None:
-    few = verdict(summarize_pair(pair_rows(3, 1), BIG, SMALL), "big", "small")
-    assert few.startswith("Too few votes to tell yet: big wins 75% of decided votes") and "more decided votes" in few
-    assert verdict(summarize_pair([], BIG, SMALL), "big", "small") == "No votes yet for big vs small."
-    undecided = verdict(summarize_pair(pair_rows(0, 0, ties=2, both_bad=1), BIG, SMALL), "big", "small")
-    assert undecided.startswith("No decided votes yet (2 ties, 1 both bad)")
+    few = fixed_n_verdict(summarize_pair(pair_rows(3, 1), BIG, SMALL), "big", "small")
+    assert few.startswith("Too few votes to tell: big wins 75% of decided votes")
+    assert "more decided votes" in verdict(summarize_pair(pair_rows(3, 1), BIG, SMALL), "big", "small")
+    for fn in (verdict, fixed_n_verdict):
+        assert fn(summarize_pair([], BIG, SMALL), "big", "small") == "No votes yet for big vs small."
+        undecided = fn(summarize_pair(pair_rows(0, 0, ties=2, both_bad=1), BIG, SMALL), "big", "small")
+        assert undecided.startswith("No decided votes yet (2 ties, 1 both bad)")
     even = verdict(summarize_pair(pair_rows(20, 20), BIG, SMALL), "big", "small")
-    assert even.startswith("No difference so far: big and small each win 50%")
+    assert even.startswith("Keep voting: big and small each win 50%")
+    assert fixed_n_verdict(summarize_pair(pair_rows(20, 20), BIG, SMALL), "big", "small").startswith("No difference: big and small")
+
+
+def test_category_verdicts_are_bonferroni_corrected() -> None:
+    # Eight categories; "code" alone has 31 of 40: anytime p about 0.023, enough alone but not at 0.05/8.
+    rows = pair_rows(31, 9, category="code")
+    for cat in ("math", "json", "knowledge", "chat", "writing", "reasoning", "summary"):
+        rows += pair_rows(10, 10, category=cat)
+    report = build_report(rows, BIG, SMALL, LABELS, rounds=0)
+    code = report.categories["code"]
+    alone = summarize_pair(pair_rows(31, 9, category="code"), BIG, SMALL)
+    assert code.comparisons == 8 and code.alpha == pytest.approx(0.05 / 8)
+    assert code.anytime_p_value == pytest.approx(alone.anytime_p_value)
+    assert code.anytime_p_adjusted == pytest.approx(min(1.0, 8 * (alone.anytime_p_value or 1.0)))
+    assert code.anytime_ci == pytest.approx(confidence_sequence(31, 40, alpha=0.05 / 8))
+    assert (code.anytime_ci or (0, 1))[0] < (alone.anytime_ci or (0, 1))[0]  # wider than the uncorrected sequence
+    assert alone.significant and not code.significant
+    assert "anytime-valid 99.4% CS" in report.category_verdicts["code"]
+    assert report.category_verdicts["code"].startswith("Keep voting")
+    text = render_text(report)
+    assert "Bonferroni over 8 categories" in text
+    assert report.to_dict()["category_correction"] == {"method": "bonferroni", "categories": 8, "alpha_each": 0.05 / 8}
 
 
 @pytest.mark.parametrize(("p", "text"), [(0.0042, "p = 0.004"), (0.0128, "p = 0.013"), (0.37, "p = 0.37"), (0.0004, "p < 0.001"), (1.0, "p = 1.00")])
@@ -75,7 +128,10 @@ def test_report_json_round_trip_and_contents() -> None:
     assert data["matchup"] == "m" and data["big"] == {"id": BIG, "label": "14B Q2_K"}
     assert data["pair"]["big_wins"] == 60 and data["pair"]["small_wins"] == 50 and data["pair"]["n"] == 119
     assert set(data["categories"]) == {"code", "math"}
-    assert data["categories"]["code"]["verdict"].startswith("14B Q2_K wins")
+    assert data["categories"]["code"]["verdict"].startswith("Keep voting: 14B Q2_K wins")
+    assert data["categories"]["code"]["fixed_n_verdict"].startswith("14B Q2_K wins")
+    assert data["fixed_n_verdict"] == report.fixed_n_verdict
+    assert data["pair"]["anytime_ci"] == list(confidence_sequence(60, 110) or ())
     assert [r["label"] for r in data["bradley_terry"]["ratings"]] == ["14B Q2_K", "7B Q6_K"]
     assert data["verdict"] == report.verdict
     assert build_report(rows, BIG, SMALL, LABELS, rounds=50, seed=3).to_dict() == {**report.to_dict(), "matchup": None}
@@ -110,4 +166,7 @@ def test_verdict_uses_a_decimal_when_the_interval_is_narrow() -> None:
     s = summarize_pair(pair_rows(5_150, 4_850), BIG, SMALL)
     lo, hi = wilson(5_150, 10_000) or (0, 0)
     assert hi - lo < 0.04
-    assert verdict(s, "big", "small").startswith(f"big wins 51.5% of decided votes (95% CI {100 * lo:.1f}-{100 * hi:.1f}%")
+    assert fixed_n_verdict(s, "big", "small").startswith(f"big wins 51.5% of decided votes (Wilson 95% CI {100 * lo:.1f}-{100 * hi:.1f}%")
+    clo, chi = confidence_sequence(5_150, 10_000) or (0, 0)
+    assert chi - clo < 0.04
+    assert verdict(s, "big", "small").startswith(f"Keep voting: big wins 51.5% of decided votes (anytime-valid 95% CS {100 * clo:.1f}-{100 * chi:.1f}%")

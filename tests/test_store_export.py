@@ -52,7 +52,7 @@ def _stored(path: Path) -> list[dict]:
 def test_jsonl_round_trips_byte_for_byte(db: tuple[Path, list], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path, recs = db
     out = tmp_path / "votes.jsonl"
-    assert main(["--db", str(path), "export", "--format", "jsonl", "-o", str(out)]) == 0
+    assert main(["--db", str(path), "export", "--format", "jsonl", "--include-leaks", "-o", str(out)]) == 0
     assert "exported 40 votes" in capsys.readouterr().err
     lines = out.read_text(encoding="utf-8").splitlines()
     votes = [json.loads(line) for line in lines]
@@ -74,7 +74,7 @@ def test_jsonl_to_stdout_with_filters(db: tuple[Path, list], capsys: pytest.Capt
 def test_csv_round_trips(db: tuple[Path, list], tmp_path: Path) -> None:
     path, recs = db
     out = tmp_path / "votes.csv"
-    assert main(["--db", str(path), "export", "-f", "csv", "-o", str(out)]) == 0
+    assert main(["--db", str(path), "export", "-f", "csv", "--include-leaks", "-o", str(out)]) == 0
     with open(out, encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))
     stored = _stored(path)
@@ -90,7 +90,7 @@ def test_csv_round_trips(db: tuple[Path, list], tmp_path: Path) -> None:
 def test_fastchat_format(db: tuple[Path, list], tmp_path: Path) -> None:
     path, recs = db
     out = tmp_path / "battles.json"
-    assert main(["--db", str(path), "export", "--format", "fastchat", "-o", str(out)]) == 0
+    assert main(["--db", str(path), "export", "--format", "fastchat", "--include-leaks", "-o", str(out)]) == 0
     battles = json.loads(out.read_text())
     assert isinstance(battles, list) and len(battles) == 40
     by_id = {b["question_id"]: b for b in battles}

@@ -189,7 +189,7 @@ def test_suite_mode_end_to_end(quick_config, mini_suite: Suite, tmp_path: Path, 
     out = capsys.readouterr().out
     line = next(l for l in out.splitlines() if l.startswith("Objective checks"))
     assert line.count("/3 passed") == 2, line
-    assert "Per category:" in out and "creative:" in out
+    assert "Per category (Bonferroni over" in out and "creative:" in out
 
 
 def arena_cli(*argv: str) -> subprocess.CompletedProcess[str]:

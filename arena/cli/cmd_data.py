@@ -29,7 +29,10 @@ def add_filter_args(p: argparse.ArgumentParser, *, leaks_default: bool) -> None:
         "--include-leaks", dest="include_leaks", action="store_true", default=leaks_default,
         help="keep votes whose answers named a model family" + (" (the default here)" if leaks_default else ""),
     )  # fmt: skip
-    leaks.add_argument("--exclude-leaks", dest="include_leaks", action="store_false", help="drop identity-leak votes")
+    leaks.add_argument(
+        "--exclude-leaks", dest="include_leaks", action="store_false",
+        help="drop identity-leak votes" + ("" if leaks_default else " (the default, as in `arena stats`)"),
+    )  # fmt: skip
 
 
 def filters_from_args(args: argparse.Namespace) -> Filters:
@@ -54,13 +57,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         description=(
             "Write the recorded votes, oldest first. jsonl: one vote per line with every column, exact (text round-trips "
             "byte for byte). csv: the same columns, structured ones as JSON. fastchat: a JSON list in the battle format "
-            "of FastChat's clean_battle_*.json, readable by its elo_analysis.py. Unlike `arena stats`, identity-leak votes "
-            "are included (column identity_leak) unless --exclude-leaks is given."
+            "of FastChat's clean_battle_*.json, readable by its elo_analysis.py. As in `arena stats`, votes whose answers "
+            "named a model (identity leaks) are left out unless --include-leaks is given, so ratings computed from the "
+            "export agree with `arena stats`."
         ),
     )
     p.add_argument("--format", "-f", choices=("jsonl", "csv", "fastchat"), default="jsonl", help="output format (default jsonl)")
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default: standard output)")
-    add_filter_args(p, leaks_default=True)
+    add_filter_args(p, leaks_default=False)  # the same default as `arena stats`
     p.set_defaults(func=run_export)
 
     m = subparsers.add_parser(

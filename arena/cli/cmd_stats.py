@@ -21,12 +21,14 @@ from arena.stats.report import Report, build_report
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = subparsers.add_parser(
         "stats",
-        help="win rates with 95%% CIs, p-values, position bias and ratings",
+        help="win rates, anytime-valid verdicts, position bias and ratings",
         description=(
-            "Statistics over the recorded votes: each matchup's win rate over decided votes (Wilson 95% CI), exact "
-            "binomial p-value, votes likely still needed for p < 0.05, ties-as-half rate, left/right position bias, "
-            "per-category breakdown and Bradley-Terry ratings with bootstrap CIs. Votes whose answers named a model "
-            "(identity leaks) are left out unless --include-leaks is given."
+            "Statistics over the recorded votes: each matchup's win rate over decided votes with an anytime-valid "
+            "95% confidence sequence and verdict (safe to check after every vote), decided votes still needed for a "
+            "verdict, ties-as-half rate, left/right position bias, per-category verdicts (Bonferroni-corrected) and "
+            "Bradley-Terry ratings with bootstrap CIs. --fixed-n shows the fixed-sample analysis (Wilson 95% CI, exact "
+            "binomial p) instead. Votes whose answers named a model (identity leaks) are left out unless "
+            "--include-leaks is given."
         ),
     )
     p.add_argument("--matchup", metavar="ID", help="only this matchup (default: every matchup with votes)")
@@ -35,7 +37,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--until", metavar="DATE", help="only votes up to DATE; a bare date includes that whole day")
     p.add_argument("--voter", metavar="NAME", help="only votes cast by this voter")
     p.add_argument("--include-leaks", action="store_true", help="keep votes flagged as identity leaks")
-    p.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    p.add_argument(
+        "--fixed-n", action="store_true",
+        help="lead with the fixed-sample analysis (Wilson CI, exact binomial p): only valid if you fixed the number "
+        "of votes in advance and look once",
+    )  # fmt: skip
+    p.add_argument("--json", action="store_true", help="print JSON instead of tables (both analyses)")
     p.add_argument("--rounds", type=int, default=DEFAULT_ROUNDS, metavar="N", help=f"bootstrap rounds for rating CIs (default {DEFAULT_ROUNDS}; 0: none)")
     p.add_argument("--seed", type=int, default=DEFAULT_SEED, metavar="N", help=f"bootstrap seed (default {DEFAULT_SEED})")
     p.set_defaults(func=run)
@@ -125,5 +132,5 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(_no_votes_line(db, args) + "\n")
         return 0
     note = "" if args.include_leaks else "Votes flagged as identity leaks are excluded (--include-leaks keeps them).\n"
-    sys.stdout.write("\n\n".join(render_text(r, c).rstrip("\n") for r, c in results) + "\n\n" + note)
+    sys.stdout.write("\n\n".join(render_text(r, c, fixed_n=args.fixed_n).rstrip("\n") for r, c in results) + "\n\n" + note)
     return 0

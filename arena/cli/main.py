@@ -33,12 +33,35 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_USAGE)
 
 
+CONFIG_HELP = "models.yaml to use (default: $ARENA_CONFIG, ./models.yaml, or the shipped one)"
+DB_HELP = "vote database (default: $ARENA_DB or the user data dir)"
+
+
+def _global_options() -> argparse.ArgumentParser:
+    """--config and --db as a parent of every subcommand, so `arena stats --db X` works like `arena --db X stats`.
+
+    default=SUPPRESS: a subcommand that was not given the option leaves the value from before the subcommand alone.
+    """
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", "-c", metavar="FILE", default=argparse.SUPPRESS, help=CONFIG_HELP)
+    common.add_argument("--db", metavar="FILE", default=argparse.SUPPRESS, help=DB_HELP)
+    return common
+
+
+class _SubCommands(argparse._SubParsersAction):  # type: ignore[type-arg]
+    """Adds the global options to every subcommand registered by the cmd_* modules."""
+
+    def add_parser(self, name: str, **kwargs: object) -> argparse.ArgumentParser:  # type: ignore[override]
+        parents = list(kwargs.pop("parents", None) or [])  # type: ignore[call-overload]
+        return super().add_parser(name, parents=[*parents, _global_options()], **kwargs)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="arena", description="Quant Arena: is a big model at a harsh quant better than a small one at a light quant, for you?")
     parser.add_argument("--version", action="version", version=f"quant-arena {__version__}")
-    parser.add_argument("--config", "-c", metavar="FILE", help="models.yaml to use (default: $ARENA_CONFIG, ./models.yaml, or the shipped one)")
-    parser.add_argument("--db", metavar="FILE", help="vote database (default: $ARENA_DB or the user data dir)")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    parser.add_argument("--config", "-c", metavar="FILE", help=CONFIG_HELP)
+    parser.add_argument("--db", metavar="FILE", help=DB_HELP)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser, action=_SubCommands)
     for name in COMMAND_MODULES:
         module = importlib.import_module(f"arena.cli.cmd_{name}")
         module.register(sub)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from arena.stats.checks import ChecksSummary, head_to_head_text, tallies_text
 from arena.stats.pair import PairSummary
 from arena.stats.report import Report
-from arena.stats.verdict import format_p
+from arena.stats.verdict import FIXED_N_LABEL, format_p
 
 DASH = "-"
 
@@ -37,27 +37,19 @@ def _p(p: float | None) -> str:
     return "<0.001" if p < 0.001 else f"{p:.3f}"
 
 
-def _pair_row(name: str, s: PairSummary) -> list[str]:
-    more = DASH if s.more_votes_needed is None else str(s.more_votes_needed)
-    return [
-        name,
-        str(s.n),
-        str(s.big_wins),
-        str(s.small_wins),
-        str(s.ties),
-        str(s.both_bad),
-        _rate(s.win_rate),
-        _ci(s.win_ci),
-        _p(s.p_value),
-        more,
-        _rate(s.ties_half_rate),
-        _ci(s.ties_half_ci),
-        _rate(s.left_share),
-        _ci(s.left_ci),
-    ]
+def _pair_row(name: str, s: PairSummary, fixed_n: bool = False) -> list[str]:
+    counts = [name, str(s.n), str(s.big_wins), str(s.small_wins), str(s.ties), str(s.both_bad), _rate(s.win_rate)]
+    if fixed_n:
+        middle = [_ci(s.win_ci), _p(s.p_value)]
+    else:
+        more = DASH if s.more_votes_needed is None else str(s.more_votes_needed)
+        middle = [_ci(s.anytime_ci), _p(s.anytime_p_adjusted), more]
+    return [*counts, *middle, _rate(s.ties_half_rate), _ci(s.ties_half_ci), _rate(s.left_share), _ci(s.left_ci)]
 
 
-PAIR_HEADERS = ["category", "votes", "big", "small", "tie", "bad", "big%", "95% CI", "p", "more", "ties½%", "95% CI", "left%", "95% CI"]
+_TAIL_HEADERS = ["ties½%", "95% CI", "left%", "95% CI"]
+PAIR_HEADERS = ["category", "votes", "big", "small", "tie", "bad", "big%", "anytime CS", "p(any)", "more", *_TAIL_HEADERS]
+FIXED_N_HEADERS = ["category", "votes", "big", "small", "tie", "bad", "big%", "Wilson CI", "exact p", *_TAIL_HEADERS]
 
 
 def _position_line(s: PairSummary) -> str:
@@ -74,14 +66,31 @@ def _position_line(s: PairSummary) -> str:
     return text + ": no sign of a side preference."
 
 
-def category_verdict_lines(report: Report) -> list[str]:
-    """One plain-words verdict per category ("code: Gemma 3 270M wins 70% of decided votes (...)"), or [] if uncategorized."""
+def category_heading(report: Report, fixed_n: bool = False) -> str:
+    k = len(report.categories)
+    if fixed_n:
+        chance = 100.0 * (1.0 - 0.95**k)
+        return (
+            f"Per category (fixed-sample, not corrected for multiplicity: with {k} categories at 5% each, "
+            f"up to {chance:.0f}% chance of a false difference somewhere):"
+        )
+    if k < 2:
+        return "Per category:"
+    return (
+        f"Per category (Bonferroni over {k} categories: each at 5%/{k}, so all together keep a 5% chance "
+        "of any false \"you may stop\"):"
+    )
+
+
+def category_verdict_lines(report: Report, fixed_n: bool = False) -> list[str]:
+    """One plain-words verdict per category ("code: Keep voting: Gemma 3 270M wins 70% ..."), or [] if uncategorized."""
     if not set(report.categories) - {"uncategorized"}:
         return []
     width = max(len(name) for name in report.categories) + 1
-    lines = ["Per category:"]
+    lines = [category_heading(report, fixed_n)]
+    verdicts = report.fixed_n_category_verdicts if fixed_n else report.category_verdicts
     for name in report.categories:
-        text = report.category_verdicts.get(name)
+        text = verdicts.get(name)
         if text:
             lines.append(f"  {(name + ':').ljust(width)} {text}")
     return lines if len(lines) > 1 else []
@@ -107,7 +116,9 @@ def checks_lines(summary: ChecksSummary | None) -> list[str]:
     return lines
 
 
-def render_text(report: Report, checks: ChecksSummary | None = None) -> str:
+def render_text(report: Report, checks: ChecksSummary | None = None, fixed_n: bool = False) -> str:
+    """The whole report as text. fixed_n: lead with the fixed-sample analysis (Wilson, exact p) instead of the
+    anytime-valid one, for people who fixed the number of votes in advance."""
     s = report.pair
     title = "Quant Arena results" + (f": matchup {report.matchup}" if report.matchup else "")
     big, small = report.label(report.big), report.label(report.small)
@@ -115,24 +126,29 @@ def render_text(report: Report, checks: ChecksSummary | None = None) -> str:
     lines.append(f"  big:   {big}" + (f"  ({report.big})" if big != report.big else ""))
     lines.append(f"  small: {small}" + (f"  ({report.small})" if small != report.small else ""))
     lines.append("")
-    lines.append(report.verdict)
+    if fixed_n and s.decided:
+        lines.append(f"{FIXED_N_LABEL}:")
+        lines.append(report.fixed_n_verdict)
+    else:
+        lines.append(report.verdict)
     if s.n == 0:
         return "\n".join(lines) + "\n"
     lines.append("")
-    rows = [_pair_row("all", s)]
+    rows = [_pair_row("all", s, fixed_n)]
     if set(report.categories) - {"uncategorized"}:  # one row per category unless nothing was categorized
-        rows += [_pair_row(f"  {name}", c) for name, c in report.categories.items()]
-    lines += table(PAIR_HEADERS, rows)
+        rows += [_pair_row(f"  {name}", c, fixed_n) for name, c in report.categories.items()]
+    lines += table(FIXED_N_HEADERS if fixed_n else PAIR_HEADERS, rows)
     lines.append("")
-    lines.append(
-        "big/small: decided wins; big%: big's share of decided votes (Wilson 95% CI); p: exact two-sided binomial test;"
-    )
-    lines.append(
-        "more: decided votes likely still needed for p < 0.05 at this rate; ties½%: ties and both-bad as half a win (Wilson-style CI);"
-    )
-    lines.append("left%: share of decided votes won by the left pane.")
+    if fixed_n:
+        lines.append("big/small: decided wins; big%: big's share of decided votes (Wilson 95% CI); exact p: exact two-sided")
+        lines.append("binomial test. Valid for a number of votes fixed in advance, looked at once; not after every vote.")
+    else:
+        lines.append("big/small: decided wins; big%: big's share of decided votes; anytime CS: anytime-valid 95% confidence")
+        lines.append("sequence (category rows: Bonferroni-corrected CS and p); p(any): anytime-valid p; more: decided votes to a verdict")
+        lines.append("at this rate. Valid however often you look (arena stats --fixed-n: Wilson CI and exact p instead).")
+    lines.append("ties½%: ties and both-bad as half a win (score interval on per-vote scores); left%: share won by the left pane.")
     lines.append(_position_line(s))
-    per_category = category_verdict_lines(report)
+    per_category = category_verdict_lines(report, fixed_n)
     if per_category:
         lines.append("")
         lines += per_category

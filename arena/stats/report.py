@@ -9,7 +9,7 @@ from typing import Any
 from arena.stats.bradley_terry import DEFAULT_ROUNDS, DEFAULT_SEED, Rating, bootstrap_ratings
 from arena.stats.counts import AggRow
 from arena.stats.pair import PairSummary, summarize_by_category, summarize_pair
-from arena.stats.verdict import verdict
+from arena.stats.verdict import FIXED_N_LABEL, fixed_n_verdict, verdict
 
 
 @dataclass(frozen=True)
@@ -19,12 +19,14 @@ class Report:
     pair: PairSummary  # all categories together
     categories: dict[str, PairSummary]  # per category, sorted by name
     ratings: list[Rating]  # Bradley-Terry over every model in the rows, best first
-    verdict: str
+    verdict: str  # anytime-valid: safe however often the person looked
     labels: dict[str, str] = field(default_factory=dict)  # model id -> display label
     matchup: str | None = None
     bootstrap_rounds: int = DEFAULT_ROUNDS
     seed: int = DEFAULT_SEED
-    category_verdicts: dict[str, str] = field(default_factory=dict)
+    category_verdicts: dict[str, str] = field(default_factory=dict)  # anytime-valid, Bonferroni over the categories
+    fixed_n_verdict: str = ""  # Wilson + exact binomial: only for a number of votes fixed in advance
+    fixed_n_category_verdicts: dict[str, str] = field(default_factory=dict)  # uncorrected, fixed-n
 
     def label(self, model: str) -> str:
         return self.labels.get(model, model)
@@ -40,10 +42,25 @@ class Report:
             "big": {"id": self.big, "label": self.label(self.big)},
             "small": {"id": self.small, "label": self.label(self.small)},
             "verdict": self.verdict,
+            "verdict_method": (
+                "anytime-valid: beta-binomial mixture confidence sequence (Howard et al. 2021), "
+                "valid however often the votes were looked at"
+            ),
+            "fixed_n_verdict": self.fixed_n_verdict,
+            "fixed_n_method": FIXED_N_LABEL + ": Wilson 95% CI and exact two-sided binomial test",
             "pair": self.pair.to_dict(),
             "categories": {
-                name: {**summary.to_dict(), "verdict": self.category_verdicts.get(name)}
+                name: {
+                    **summary.to_dict(),
+                    "verdict": self.category_verdicts.get(name),
+                    "fixed_n_verdict": self.fixed_n_category_verdicts.get(name),
+                }
                 for name, summary in self.categories.items()
+            },
+            "category_correction": {
+                "method": "bonferroni",
+                "categories": len(self.categories),
+                "alpha_each": 0.05 / max(1, len(self.categories)),
             },
             "bradley_terry": {
                 "scale": "elo (400 * log10), mean 1000; ties and both-bad count as half a win each",
@@ -82,4 +99,6 @@ def build_report(
         bootstrap_rounds=rounds,
         seed=seed,
         category_verdicts={name: verdict(s, big_label, small_label) for name, s in categories.items()},
+        fixed_n_verdict=fixed_n_verdict(pair, big_label, small_label),
+        fixed_n_category_verdicts={name: fixed_n_verdict(s, big_label, small_label) for name, s in categories.items()},
     )

@@ -22,7 +22,7 @@ from arena.stats.checks import (
 from arena.stats.pair import PairSummary
 from arena.stats.render import render_text
 from arena.stats.report import Report, build_report
-from arena.stats.verdict import format_p
+from arena.stats.verdict import FIXED_N_LABEL, format_p
 from arena.store import Filters
 from arena.store.checks import aggregate_checks
 from arena.tui.widgets.bars import ci_bar, share_bar
@@ -48,15 +48,16 @@ def pair_table(report: Report) -> Table:
     table.add_column(f"{small} wins", justify="right")
     table.add_column("tie", justify="right")
     table.add_column("both bad", justify="right")
-    table.add_column(f"{big} share of decided (95% CI)")
-    table.add_column("p", justify="right")
+    table.add_column(f"{big} share of decided (anytime-valid CS)")
+    table.add_column("p (anytime)", justify="right")
 
     def row(name: str, s: PairSummary) -> None:
-        bar = ci_bar(s.win_rate, *(s.win_ci or (None, None)), width=24)
-        bar.append(f" {_pct(s.win_rate)} {_ci(s.win_ci)}")
+        bar = ci_bar(s.win_rate, *(s.anytime_ci or (None, None)), width=24)
+        bar.append(f" {_pct(s.win_rate)} {_ci(s.anytime_ci)}")
+        p_any = s.anytime_p_adjusted
         table.add_row(
             Text(name), str(s.n), str(s.big_wins), str(s.small_wins), str(s.ties), str(s.both_bad), bar,
-            "—" if s.p_value is None else format_p(s.p_value).removeprefix("p = "),
+            "—" if p_any is None else format_p(p_any).removeprefix("p = "),
         )
 
     row("all", report.pair)
@@ -71,10 +72,13 @@ def summary_block(report: Report) -> Text:
     labels = [f"{big} share of decided votes", "with ties counted as half", "left pane (A) share, bias check", "all votes"]
     width = max(len(x) for x in labels) + 2
     t = Text()
-    t.append(report.verdict + "\n\n", style="bold")
+    t.append(report.verdict + "\n", style="bold")
+    if s.decided:
+        t.append(f"{FIXED_N_LABEL}: {report.fixed_n_verdict}\n", style="dim")
+    t.append("\n")
     t.append(labels[0].ljust(width))
-    t.append(ci_bar(s.win_rate, *(s.win_ci or (None, None))))
-    t.append(f"  {_pct(s.win_rate)}  (95% CI {_ci(s.win_ci) or '—'})\n")
+    t.append(ci_bar(s.win_rate, *(s.anytime_ci or (None, None))))
+    t.append(f"  {_pct(s.win_rate)}  (anytime-valid 95% CS {_ci(s.anytime_ci) or '—'})\n")
     t.append(labels[1].ljust(width))
     t.append(ci_bar(s.ties_half_rate, *(s.ties_half_ci or (None, None))))
     t.append(f"  {_pct(s.ties_half_rate)}  (95% CI {_ci(s.ties_half_ci) or '—'})\n")
@@ -92,7 +96,10 @@ def summary_block(report: Report) -> Text:
     t.append(" · ")
     t.append(f"both bad {s.both_bad}", style="red")
     if s.more_votes_needed:
-        t.append(f"\nAbout {s.more_votes_needed} more decided votes would likely reach p < 0.05 at the current rate.", style="dim")
+        t.append(
+            f"\nAbout {s.more_votes_needed} more decided votes at the current rate would reach the anytime-valid verdict.",
+            style="dim",
+        )
     return t
 
 
