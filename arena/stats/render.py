@@ -107,13 +107,18 @@ def checks_lines(summary: ChecksSummary | None) -> list[str]:
     return lines
 
 
+def _role(report: Report, model: str) -> str:
+    role = report.role(model)
+    return f"  — {role}" if role else ""
+
+
 def render_text(report: Report, checks: ChecksSummary | None = None) -> str:
     s = report.pair
     title = "Quant Arena results" + (f": matchup {report.matchup}" if report.matchup else "")
     big, small = report.label(report.big), report.label(report.small)
     lines = [title]
-    lines.append(f"  big:   {big}" + (f"  ({report.big})" if big != report.big else ""))
-    lines.append(f"  small: {small}" + (f"  ({report.small})" if small != report.small else ""))
+    lines.append(f"  big:   {big}" + (f"  ({report.big})" if big != report.big else "") + _role(report, report.big))
+    lines.append(f"  small: {small}" + (f"  ({report.small})" if small != report.small else "") + _role(report, report.small))
     lines.append("")
     lines.append(report.verdict)
     if s.n == 0:

@@ -25,6 +25,13 @@ class Report:
     bootstrap_rounds: int = DEFAULT_ROUNDS
     seed: int = DEFAULT_SEED
     category_verdicts: dict[str, str] = field(default_factory=dict)
+    # What the files say each contender is ("bigger model, more bits/weight"), and a note when the pair does not test
+    # what its big/small slots claim; computed by the shell from the models' facts (arena.models.compare).
+    roles: dict[str, str] = field(default_factory=dict)
+    framing_note: str | None = None
+
+    def role(self, model: str) -> str | None:
+        return self.roles.get(model)
 
     def label(self, model: str) -> str:
         return self.labels.get(model, model)
@@ -37,9 +44,10 @@ class Report:
         """JSON-ready (plain dicts, lists, numbers, strings, None)."""
         return {
             "matchup": self.matchup,
-            "big": {"id": self.big, "label": self.label(self.big)},
-            "small": {"id": self.small, "label": self.label(self.small)},
+            "big": {"id": self.big, "label": self.label(self.big), "role": self.role(self.big)},
+            "small": {"id": self.small, "label": self.label(self.small), "role": self.role(self.small)},
             "verdict": self.verdict,
+            "framing_note": self.framing_note,
             "pair": self.pair.to_dict(),
             "categories": {
                 name: {**summary.to_dict(), "verdict": self.category_verdicts.get(name)}
@@ -63,6 +71,8 @@ def build_report(
     matchup: str | None = None,
     rounds: int = DEFAULT_ROUNDS,
     seed: int = DEFAULT_SEED,
+    roles: Mapping[str, str] | None = None,
+    framing_note: str | None = None,
 ) -> Report:
     """Pair summary (overall and per category), verdicts, and Bradley-Terry ratings with bootstrap CIs."""
     rows = list(rows)  # aggregated: a few rows per (pair, outcome, category), never per vote
@@ -76,10 +86,12 @@ def build_report(
         pair=pair,
         categories=categories,
         ratings=bootstrap_ratings(rows, rounds=rounds, seed=seed),
-        verdict=verdict(pair, big_label, small_label),
+        verdict=verdict(pair, big_label, small_label) + (f" {framing_note}" if framing_note else ""),
         labels=names,
         matchup=matchup,
         bootstrap_rounds=rounds,
         seed=seed,
         category_verdicts={name: verdict(s, big_label, small_label) for name, s in categories.items()},
+        roles=dict(roles or {}),
+        framing_note=framing_note,
     )
