@@ -144,8 +144,20 @@ def test_plan_offline_text(setup: dict[str, Path]) -> None:
     assert "fits     demo: Gemma 3 270M Q4_K_M + SmolLM2 135M Instruct Q4_1" in text
     assert "fits     qwen-3gb:" in text and "too big  qwen-32gb:" in text
     assert "look for Qwen2.5-7B-Instruct-<QUANT>.gguf" in text
+    assert "GGUF files on this machine that models.yaml does not name" in text and str(setup["cached"]) in text
     family = plan(setup, "--ram", "8G", "--family", "qwen2.5", HF_HUB_OFFLINE="1")
     assert family.returncode == 0 and "demo:" not in family.stdout and "qwen-3gb" in family.stdout
+
+
+def test_plan_text_shows_untrusted_file_names_through_the_sanitizer(setup: dict[str, Path], tmp_path: Path) -> None:
+    home = tmp_path / "arena"
+    evil = home / "models" / "evil\x1b]0;pwned\x07-Q2_K.gguf"
+    evil.parent.mkdir(parents=True)
+    evil.write_bytes(setup["cached"].read_bytes())
+    run = plan({**setup, "home": home}, "--ram", "8G", HF_HUB_OFFLINE="1")
+    assert run.returncode == 0, run.stderr
+    assert "\x1b" not in run.stdout and "\x07" not in run.stdout
+    assert "evil\u241b]0;pwned\u2407-Q2_K.gguf" in run.stdout
 
 
 def test_plan_bad_ram_is_a_usage_error(setup: dict[str, Path]) -> None:

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from arena.errors import UsageError
-from arena.models.facts import format_bytes
+from arena.models.facts import format_bytes, format_params
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -68,7 +68,9 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.write(json.dumps({"config": str(config.path), **plan.to_dict()}, indent=2) + "\n")
         return 0
-    sys.stdout.write(render(plan, str(config.path)))
+    from arena.tui.sanitize import visible_text  # the one sanitizer: GGUF names, file names and Hub listings are untrusted
+
+    sys.stdout.write(visible_text(render(plan, str(config.path))))
     return 0
 
 
@@ -111,6 +113,15 @@ def render(plan, config_path: str) -> str:  # type: ignore[no-untyped-def]
         f"pull {_gb(ladder.pull_bytes)} · {ladder.origin}"
         for ladder in plan.ladders
     ] or ["  (none)"]
+    extra = [c for c in plan.candidates if not c.in_catalog]
+    if extra:
+        lines += ["", "GGUF files on this machine that models.yaml does not name (add them to run them):"]
+        for c in extra:
+            need = c.need.total if c.need else None
+            lines.append(
+                f"  {c.label} · family {c.family or '?'} · {format_params(c.n_params)} params · "
+                f"{c.bpw or 0:.2f} bits/weight · RAM {_gb(need)} at n_ctx {c.need.n_ctx if c.need else '?'}\n    {c.path}"
+            )
     lines += ["", "Quants the catalog lacks: look for these files (publishers' usual names):"]
     for x in plan.look_for:
         missing = [p.removeprefix(x.stem + "-").removesuffix(".gguf") for p in x.patterns]
