@@ -58,7 +58,14 @@ def test_bigger_model_with_more_bits_is_said_so() -> None:
     assert warnings[1] == (
         "not memory-matched: G needs 3.1x S's RAM (tolerance: within 25%; RAM estimate (weights + KV cache + buffers))"
     )
-    assert "does not test big-harsh vs small-light" in (c.verdict_note() or "")
+    assert c.verdict_note() == (
+        "Note: G is the bigger model with more bits/weight (2.0x the parameters; 7.36 vs 5.74 bits/weight; 5.45 vs 5.01 "
+        "without the embeddings): this matchup does not test big-harsh vs small-light; it is not memory-matched: "
+        "G needs 3.1x S's RAM (tolerance 25%)."
+    )
+    # Intended but not memory-matched: the note says only that.
+    unmatched = Comparison(_contender("big", 14e9, 3.1, 3.0, 9e9), _contender("small", 7e9, 6.6, 6.56, 6e9))
+    assert unmatched.intended and unmatched.verdict_note() == "Note: it is not memory-matched: BIG needs 1.5x SMALL's RAM (tolerance 25%)."
 
 
 def test_swapped_slots_and_mixed_measures() -> None:
@@ -144,7 +151,7 @@ def test_demo_statistics_and_verdict_use_the_true_description(demo_config, tmp_p
     assert "big:   Gemma 3 270M Q4_K_M  (gemma3-270m)  — bigger model, more bits/weight" in text
     assert "small: SmolLM2 135M Instruct Q4_1  (smollm2-135m)  — smaller model, fewer bits/weight" in text
     assert "harsh" not in report.verdict.replace("does not test big-harsh vs small-light", "")
-    assert report.verdict.endswith("this matchup does not test big-harsh vs small-light.")
+    assert "this matchup does not test big-harsh vs small-light; it is not memory-matched" in report.verdict
     assert report.to_dict()["big"]["role"] == "bigger model, more bits/weight"
     # Through the real CLI too (JSON): the same roles and note.
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -155,6 +162,16 @@ def test_demo_statistics_and_verdict_use_the_true_description(demo_config, tmp_p
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)["reports"][0]
     assert out["big"]["role"] == "bigger model, more bits/weight" and "does not test" in out["framing_note"]
+
+
+def test_picker_rows_warn(demo_config) -> None:
+    from arena.tui.screens.picker import matchup_row
+
+    row = matchup_row(demo_config, demo_config.matchups["demo"]).plain
+    assert "⚠ not big-harsh vs small-light: Gemma 3 270M is the bigger model, more bits per weight" in row
+    paths = {mid: demo_config.model(mid).source.path for mid in ("gemma3-270m", "smollm2-135m")}
+    ratio = estimate_memory(read_facts(paths["gemma3-270m"]), 1024).total / estimate_memory(read_facts(paths["smollm2-135m"]), 1024).total
+    assert f"⚠ not memory-matched: {ratio:.1f}x the RAM of the other (tolerance 25%)" in row
 
 
 def test_facts_of_loaded_contenders_compare(demo_facts) -> None:

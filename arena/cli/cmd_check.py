@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from arena.config.loader import config_from_node
 from arena.config.presence import missing_note
@@ -80,8 +81,9 @@ def matchup_warnings(config: Config) -> list[str]:
     from arena.models.contenders import compare_matchup
 
     lines = []
+    cache: dict[str, Any] = {}  # each model's header is read once
     for matchup in config.matchups.values():
-        for warning in compare_matchup(config, matchup).warnings():
+        for warning in compare_matchup(config, matchup, cache=cache).warnings():
             lines.append(f"  warning: matchup {matchup.id}: {warning}")
     return lines
 

@@ -305,13 +305,24 @@ class Comparison:
         return out
 
     def verdict_note(self) -> str | None:
-        """A sentence for the verdict when the pair does not test what its slots claim; None when it does."""
-        if self.intended or self.size is None or self.precision is None:
+        """A sentence for the verdict when the pair does not test what its slots claim, or is not memory-matched;
+        None when it is both."""
+        parts = []
+        if not self.intended and self.size is not None and self.precision is not None:
+            parts.append(
+                f"{self.big.name} is the {self.role(self.big.id).replace(', ', ' with ')} "
+                f"({self.numbers(files=False)}): this matchup does not test big-harsh vs small-light"
+            )
+        r = self.memory_ratio
+        if self.memory_matched is False and r is not None:
+            heavy = self.heavier
+            light = self.small if heavy is self.big else self.big
+            parts.append(
+                f"it is not memory-matched: {heavy.name} needs {r:.1f}x {light.name}'s RAM (tolerance {self.tolerance:.0%})"
+            )
+        if not parts:
             return None
-        return (
-            f"Note: {self.big.name} is the {self.role(self.big.id).replace(', ', ' with ')} "
-            f"({self.numbers(files=False)}): this matchup does not test big-harsh vs small-light."
-        )
+        return "Note: " + "; ".join(parts) + "."
 
     def to_dict(self) -> dict[str, Any]:
         return {
