@@ -228,3 +228,33 @@ def test_plan_online_lists_real_files_and_sizes(setup: dict[str, Path], hub: str
     assert "--offline" not in text
     offline = plan(setup, "--ram", "8G", "--offline", "--json", HF_ENDPOINT=hub)
     assert json.loads(offline.stdout)["offline_reason"] == "--offline was given"
+
+
+def test_plan_without_ram_uses_available_memory(setup: dict[str, Path]) -> None:
+    run = plan(setup, "--json", HF_HUB_OFFLINE="1")
+    assert run.returncode == 0, run.stderr
+    out = json.loads(run.stdout)
+    assert out["ram_source"] == "available now (MemAvailable)" and out["ram"] > 0
+    for p in out["matchups"]:
+        assert p["fits"] is (p["needed"] <= out["ram"])
+
+
+def test_catalog_ladders_are_planned(setup: dict[str, Path]) -> None:
+    """Ladders another part of the app may add to the catalog (`config.ladders`): each listed with its peak pair."""
+    from dataclasses import dataclass, field
+    from types import SimpleNamespace
+
+    from arena.config.types import Config
+    from arena.models.plan import build_plan
+
+    @dataclass(frozen=True)
+    class WithLadders(Config):
+        ladders: dict = field(default_factory=dict)
+
+    base = load_config(setup["cfg"])
+    config = WithLadders(base.path, base.models, base.matchups, base.defaults, {"qwen": SimpleNamespace(models=("q72", "q7-q2", "q3-q6"))})
+    plan_ = build_plan(config, 8 * 10**9, offline="test")
+    ladder = next(x for x in plan_.ladders if x.origin == "catalog ladder qwen")
+    needs = {c.id: c.need.total for c in plan_.candidates if c.need}
+    assert ladder.models == ["q72", "q7-q2", "q3-q6"] and ladder.fits is False
+    assert ladder.peak_needed == needs["q72"] + needs["q7-q2"] + RUNTIME_OVERHEAD
