@@ -258,3 +258,18 @@ def test_catalog_ladders_are_planned(setup: dict[str, Path]) -> None:
     needs = {c.id: c.need.total for c in plan_.candidates if c.need}
     assert ladder.models == ["q72", "q7-q2", "q3-q6"] and ladder.fits is False
     assert ladder.peak_needed == needs["q72"] + needs["q7-q2"] + RUNTIME_OVERHEAD
+
+
+def test_a_hub_that_never_answers_does_not_hang_the_plan(setup: dict[str, Path]) -> None:
+    """A listener that accepts connections and never replies: each listing gives up after --listing-timeout."""
+    import socket
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(16)
+        endpoint = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        run = plan(setup, "--ram", "8G", "--json", "--listing-timeout", "0.5", HF_ENDPOINT=endpoint)
+    assert run.returncode == 0, run.stderr
+    out = json.loads(run.stdout)
+    assert out["offline"] is False
+    assert out["look_for"] and all(x["listing"] is None and "Timeout" in x["listing_error"] for x in out["look_for"])

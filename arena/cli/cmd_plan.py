@@ -31,6 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--family", metavar="NAME", help="only this model family (as in models.yaml, e.g. qwen2.5)")
     p.add_argument("--tolerance", type=float, default=None, metavar="F", help="memory-matched if the larger need <= (1 + F) x the smaller (default 0.25)")
     p.add_argument("--offline", action="store_true", help="never use the network (no Hub listings)")
+    p.add_argument("--listing-timeout", type=float, default=None, metavar="S", help="seconds to wait for the Hub listings (default 10)")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.set_defaults(func=run)
 
@@ -44,7 +45,7 @@ def _gb(n: int | None, exact: bool = True) -> str:
 def run(args: argparse.Namespace) -> int:
     from arena.config.loader import load_config
     from arena.models.compare import MEMORY_TOLERANCE
-    from arena.models.plan import build_plan, list_gguf_files, offline_reason, parse_ram
+    from arena.models.plan import build_plan, list_gguf_files, offline_reason, parse_ram, LISTING_TIMEOUT_S
     from arena.models.preflight import available_memory
 
     tolerance = MEMORY_TOLERANCE if args.tolerance is None else args.tolerance
@@ -64,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
                          "only files on disk can match.\n")  # fmt: skip
     reason = offline_reason(args.offline)
     plan = build_plan(config, ram, ram_source=ram_source, family=args.family, tolerance=tolerance, offline=reason,
-                      listing=list_gguf_files)  # fmt: skip
+                      listing=list_gguf_files, listing_timeout_s=args.listing_timeout or LISTING_TIMEOUT_S)  # fmt: skip
     if args.json:
         sys.stdout.write(json.dumps({"config": str(config.path), **plan.to_dict()}, indent=2) + "\n")
         return 0

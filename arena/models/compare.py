@@ -92,10 +92,6 @@ class Contender:
         size = int(n * bpw / 8) if n and bpw else None
         return cls(id=spec.id, name=spec.name or spec.id, n_params=n, bpw=bpw, file_size=size, quant=spec.quant, measured=False)
 
-    @property
-    def short_name(self) -> str:
-        return self.name
-
 
 def _direction(a: float | None, b: float | None, same: float, relative: bool) -> str | None:
     """'more' / 'fewer' / 'same' for a vs b; None when either is unknown."""

@@ -338,6 +338,9 @@ def offline_reason(force_offline: bool = False, probe: Callable[[], bool] | None
     return None
 
 
+LISTING_TIMEOUT_S = 10.0  # for all listings together
+
+
 def list_gguf_files(repo: str, revision: str | None = None) -> list[tuple[str, int | None]]:
     """The repo's .gguf files and sizes (one request per 1000 files). Raises on any failure."""
     from huggingface_hub import HfApi
@@ -364,21 +367,59 @@ def _quant_of(file_name: str) -> str | None:
     return m.group(1).upper() if m else None
 
 
-def _look_for(config: Config, family: str | None, listing: Callable[[str, str | None], list[tuple[str, int | None]]] | None) -> list[LookFor]:
+def _listings(
+    repos: list[tuple[str, str | None]], listing: Callable[[str, str | None], list[tuple[str, int | None]]], timeout_s: float
+) -> dict[str, list[tuple[str, int | None]] | BaseException]:
+    """Run the listings in parallel daemon threads under one deadline. Why threads: huggingface_hub passes
+    `timeout=None` per request and retries timeouts with backoff, so a Hub that accepts connections and never answers
+    would hang the plan; a daemon thread left waiting does not keep the process alive."""
+    import threading
+    import time
+
+    results: dict[str, list[tuple[str, int | None]] | BaseException] = {}
+
+    def work(repo: str, revision: str | None) -> None:
+        try:
+            results[repo] = listing(repo, revision)
+        except BaseException as exc:  # noqa: BLE001 - reported per repo
+            results[repo] = exc
+
+    threads = [threading.Thread(target=work, args=r, daemon=True, name=f"list {r[0]}") for r in repos]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + timeout_s
+    for t in threads:
+        t.join(max(0.0, deadline - time.monotonic()))
+    for repo, _ in repos:
+        results.setdefault(repo, TimeoutError(f"no answer within {timeout_s:g} s"))
+    return dict(results)
+
+
+def _look_for(
+    config: Config,
+    family: str | None,
+    listing: Callable[[str, str | None], list[tuple[str, int | None]]] | None,
+    timeout_s: float = LISTING_TIMEOUT_S,
+) -> list[LookFor]:
     repos: dict[tuple[str, str], list[ModelSpec]] = {}
     for spec in config.models.values():
         if isinstance(spec.source, HubSource) and (family is None or spec.family == family):
             repos.setdefault((spec.source.repo, stem_of(spec.source.file)), []).append(spec)
+    listed: dict[str, Any] = {}
+    if listing is not None:
+        wanted = {repo: specs[0].source.revision for (repo, _), specs in repos.items() if isinstance(specs[0].source, HubSource)}
+        listed = _listings(list(wanted.items()), listing, timeout_s)
     out = []
     for (repo, stem), specs in repos.items():
         have = sorted({(s.quant or _quant_of(s.source.file) or "?").upper() for s in specs if isinstance(s.source, HubSource)})
         patterns = [f"{stem}-{q}.gguf" for q in COMMON_QUANTS if q not in have]
         item = LookFor(repo, stem, specs[0].family, have, patterns)
-        if listing is not None:
-            try:
-                item.listing = listing(repo, specs[0].source.revision if isinstance(specs[0].source, HubSource) else None)
-            except Exception as exc:  # noqa: BLE001 - a listing is a bonus; say why it is missing
-                item.listing_error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".rstrip(": ")
+        result = listed.get(repo)
+        if isinstance(result, BaseException):  # a listing is a bonus; say why it is missing
+            text = str(result).splitlines()[0] if str(result) else ""
+            item.listing_error = f"{type(result).__name__}: {text}".rstrip(": ")
+        elif result is not None:
+            item.listing = result
         out.append(item)
     return out
 
@@ -440,6 +481,7 @@ def build_plan(
     tolerance: float = MEMORY_TOLERANCE,
     offline: str | None = "not asked to list the Hub",
     listing: Callable[[str, str | None], list[tuple[str, int | None]]] | None = None,
+    listing_timeout_s: float = LISTING_TIMEOUT_S,
 ) -> Plan:
     """The plan for `ram` bytes. `offline` is the reason the Hub is not listed (None: online, `listing` is used)."""
     cands: list[Candidate] = []
@@ -457,7 +499,7 @@ def build_plan(
         cands.append(cand)
         disk_facts[cand.id] = facts
 
-    look_for = _look_for(config, family, listing if offline is None else None)
+    look_for = _look_for(config, family, listing if offline is None else None, listing_timeout_s)
     sizes = {(x.repo, f): s for x in look_for for f, s in (x.listing or [])}
     for cand in cands:
         spec = config.models.get(cand.id)
