@@ -5,10 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import textwrap
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from arena.errors import UsageError
 from arena.models.facts import format_bytes, format_params
+
+if TYPE_CHECKING:
+    from arena.models.plan import Pair, Plan
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -75,7 +80,8 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def render(plan, config_path: str) -> str:  # type: ignore[no-untyped-def]
+def render(plan: Plan, config_path: str) -> str:
+    """The plan as plain text (the caller passes it through the sanitizer: names and listings are untrusted)."""
     from arena.models.preflight import RUNTIME_OVERHEAD
 
     lines = [f"Plan for {format_bytes(plan.ram)} of RAM ({plan.ram_source}), catalog {config_path}"]
@@ -88,7 +94,7 @@ def render(plan, config_path: str) -> str:  # type: ignore[no-untyped-def]
         f"{format_bytes(RUNTIME_OVERHEAD)} for the app; memory-matched = the larger need within {plan.tolerance:.0%} of the smaller."
     )
 
-    def pair_line(p) -> str:  # type: ignore[no-untyped-def]
+    def pair_line(p: Pair) -> str:
         c = p.comparison
         status = "fits   " if p.fits else "too big"
         r = c.memory_ratio
@@ -131,7 +137,8 @@ def render(plan, config_path: str) -> str:  # type: ignore[no-untyped-def]
             lines.append(f"    look for {x.stem}-<QUANT>.gguf, QUANT one of {', '.join(missing)}")
         if x.listing is not None:
             files = ", ".join(f"{f} {_gb(s)}" for f, s in x.listing) or "no .gguf files"
-            lines.append(f"    on the Hub: {files}")
+            lines += textwrap.wrap(f"on the Hub: {files}", 116, initial_indent="    ", subsequent_indent="      ",
+                                   break_on_hyphens=False, break_long_words=False)
         elif x.listing_error:
             lines.append(f"    listing failed: {x.listing_error}")
     if not plan.look_for:
