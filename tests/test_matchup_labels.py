@@ -237,3 +237,25 @@ def test_check_help_says_warnings_exit_0() -> None:
                           env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=60)  # fmt: skip
     assert proc.returncode == 0
     assert "warnings keep the exit code 0" in " ".join(proc.stdout.split())
+
+
+def test_check_does_not_trust_a_derived_k_quant_label_on_narrow_rows(tmp_path: Path, gemma_path: Path, smollm_path: Path) -> None:
+    """Gemma-3-270M's rows are 640 wide: "Q2_K" of it falls back to wider types, so its label proves nothing."""
+    cfg = tmp_path / "models.yaml"
+    cfg.write_text(
+        "version: 1\nmodels:\n"
+        f"  - {{id: gemma, name: Gemma, params: 270M, quant: Q4_K_M, source: {{path: '{gemma_path}'}}}}\n"
+        "  - {id: gemma-q2, name: Gemma Q2, params: 270M, source: {derived: {from: gemma, type: Q2_K}}}\n"
+        f"  - {{id: smol, name: Smol, params: 135M, quant: Q4_1, source: {{path: '{smollm_path}'}}}}\n"
+        "matchups:\n  - {id: q2, big: gemma-q2, small: smol}\n",
+        encoding="utf-8",
+    )
+    widths = sorted({t.shape[0] for t in read_facts(gemma_path).tensors if len(t.shape) == 2 and t.shape[0] % 256})
+    assert widths == [640]
+    run = _check(cfg, tmp_path / "home")
+    assert run.returncode == 0, run.stderr
+    assert (
+        "  warning: matchup q2: gemma-q2: Q2_K needs rows whose width is a multiple of 256; gemma has rows 640 wide, "
+        "which llama.cpp quantizes with wider fallback types: bits per weight unknown until it is built"
+    ) in run.stdout.splitlines()
+    assert "big-harsh vs small-light: Gemma Q2" not in run.stdout  # no verdict either way from a label it cannot trust

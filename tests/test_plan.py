@@ -86,7 +86,7 @@ def test_plan_offline_json_schema_and_ram_arithmetic(setup: dict[str, Path]) -> 
     models = {m["id"]: m for m in out["models"]}
     for m in models.values():
         assert set(m) == {"id", "name", "family", "params", "quant", "bits_per_weight", "non_embedding_bits_per_weight",
-                          "source", "path", "on_disk", "in_catalog", "memory", "pull"}  # fmt: skip
+                          "source", "path", "on_disk", "in_catalog", "memory", "pull", "note"}  # fmt: skip
         mem = m["memory"]
         assert mem["total"] == mem["weights"] + mem["kv_cache"] + mem["compute"]
 

@@ -78,13 +78,17 @@ def check_target(target: str) -> list[str]:
 
 def matchup_warnings(config: Config) -> list[str]:
     """'  warning: matchup ID: ...' for each matchup whose facts contradict its big/small slots or its memory match."""
-    from arena.models.contenders import compare_matchup
+    from arena.models.contenders import compare_matchup, derived_fallback_note
 
     lines = []
     cache: dict[str, Any] = {}  # each model's header is read once
     for matchup in config.matchups.values():
         for warning in compare_matchup(config, matchup, cache=cache).warnings():
             lines.append(f"  warning: matchup {matchup.id}: {warning}")
+        for model_id in (matchup.big, matchup.small):
+            note = derived_fallback_note(config.model(model_id), config)
+            if note:
+                lines.append(f"  warning: matchup {matchup.id}: {model_id}: {note}")
     return lines
 
 

@@ -106,9 +106,8 @@ def render(plan: Plan, config_path: str) -> str:
             f"pull {_gb(pull, all(x.pull_basis != 'estimate' for x in (p.big, p.small)))}" if pull else "built locally"
         )  # fmt: skip
         head = f"  {status}  {p.matchup + ': ' if p.matchup else ''}{p.big.label} + {p.small.label}"
-        return (
-            f"{head}\n           RAM {_gb(p.needed, p.exact)} · {pull_text} · {c.shape} · {matched}"
-        )
+        notes = "".join(f"\n           note: {x.id}: {x.fallback_note}" for x in (p.big, p.small) if x.fallback_note)
+        return f"{head}\n           RAM {_gb(p.needed, p.exact)} · {pull_text} · {c.shape} · {matched}{notes}"
 
     lines += ["", "Catalog matchups:"]
     lines += [pair_line(p) for p in plan.matchups] or ["  (none)"]

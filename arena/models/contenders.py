@@ -4,9 +4,10 @@ the votes), the catalog's `params` / `quant` labels otherwise. No network, no we
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
-from arena.config.types import Config, Matchup, ModelSpec, RemoteSource
+from arena.config.types import Config, DerivedSource, Matchup, ModelSpec, RemoteSource
 from arena.errors import ArenaError
 from arena.models.compare import MEMORY_TOLERANCE, Comparison, Contender
 from arena.records import ModelFacts
@@ -25,9 +26,46 @@ def catalog_facts(spec: ModelSpec, config: Config) -> ModelFacts | None:
         return None
 
 
+SUPER_BLOCK = 256  # K-quants and i-quants pack rows in super-blocks of 256 weights (llama.cpp's QK_K)
+
+
+def _super_block_type(type_name: str) -> bool:
+    name = type_name.upper()
+    return "_K" in name or name.startswith(("IQ", "TQ")) and name not in ("IQ4_NL",)
+
+
+def derived_fallback_note(spec: ModelSpec, config: Config) -> str | None:
+    """For a derived model not built yet: why its quant label says nothing about its bits per weight. llama.cpp
+    quantizes a matrix whose rows are not a multiple of 256 wide with a wider fallback type, so Gemma-3-270M (640)
+    "to Q2_K" ends at ~6.9 bits/weight. Read from the base model's header when it is on disk; None otherwise."""
+    src = spec.source
+    if not isinstance(src, DerivedSource) or not _super_block_type(src.type) or src.from_model not in config.models:
+        return None
+    from arena.models.resolve import describe
+
+    try:
+        base = describe(config.models[src.from_model], config).facts
+    except (ArenaError, OSError):
+        return None
+    if base is None:
+        return None
+    widths = sorted({t.shape[0] for t in base.tensors if len(t.shape) == 2 and t.shape[0] % SUPER_BLOCK})
+    if not widths:
+        return None
+    return (
+        f"{src.type} needs rows whose width is a multiple of {SUPER_BLOCK}; {src.from_model} has rows {', '.join(map(str, widths))} "
+        "wide, which llama.cpp quantizes with wider fallback types: bits per weight unknown until it is built"
+    )
+
+
 def contender(spec: ModelSpec, config: Config) -> Contender:
     facts = catalog_facts(spec, config)
-    return Contender.from_facts(facts) if facts is not None else Contender.from_spec(spec)
+    if facts is not None:
+        return Contender.from_facts(facts)
+    cand = Contender.from_spec(spec)
+    if derived_fallback_note(spec, config):  # the label would claim a harshness the file will not have
+        cand = replace(cand, bpw=None, file_size=None)
+    return cand
 
 
 def compare_matchup(

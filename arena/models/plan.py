@@ -84,6 +84,7 @@ class Candidate:
     pull_bytes: int | None = None  # what `arena pull` downloads; 0 when nothing; None: unknown
     pull_action: str | None = None  # "download" / "assemble from package" / "quantize locally" / None (on disk)
     pull_basis: str | None = None  # "hub listing" / "estimate"
+    fallback_note: str | None = None  # a derived K-quant that llama.cpp will partly quantize with wider types
 
     def contender(self) -> Contender:
         measured = self.on_disk
@@ -108,6 +109,7 @@ class Candidate:
                 "n_ctx": need.n_ctx, "exact": need.exact, "basis": need.basis,
             },
             "pull": {"bytes": self.pull_bytes, "action": self.pull_action, "basis": self.pull_basis},
+            "note": self.fallback_note,
         }  # fmt: skip
 
 
@@ -237,6 +239,11 @@ def _from_catalog(spec: ModelSpec, config: Config) -> tuple[Candidate, GGUFFacts
         cand.pull_bytes, cand.pull_action = 0, "assemble from the installed package"
     elif isinstance(spec.source, DerivedSource):
         cand.pull_bytes, cand.pull_action = 0, f"quantize {spec.source.from_model} locally"
+        from arena.models.contenders import derived_fallback_note
+
+        cand.fallback_note = derived_fallback_note(spec, config)
+        if cand.fallback_note:  # the type's typical bits/weight would be a claim the file will not honour
+            cand.bpw = None
     return cand, facts
 
 
@@ -302,6 +309,9 @@ def _estimate_needs(cands: list[Candidate], config: Config, disk_facts: dict[str
         weights = cand.pull_bytes if cand.pull_action == "download" and cand.pull_basis == "hub listing" else None
         if weights is None and cand.n_params and cand.bpw:
             weights = int(cand.n_params * cand.bpw / 8)
+        if weights is None and cand.fallback_note and spec is not None and isinstance(spec.source, DerivedSource):
+            base = disk_facts.get(spec.source.from_model)
+            weights = base.file_size if base is not None else None  # fallbacks keep it near its source's size
         if weights is None:
             continue
         sibling = next(
