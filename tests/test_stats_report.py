@@ -125,7 +125,7 @@ def test_report_json_round_trip_and_contents() -> None:
     rows = pair_rows(50, 30, ties=5, category="code") + pair_rows(10, 20, both_bad=4, category="math")
     report = build_report(rows, BIG, SMALL, LABELS, matchup="m", rounds=50, seed=3)
     data = json.loads(json.dumps(report.to_dict()))
-    assert data["matchup"] == "m" and data["big"] == {"id": BIG, "label": "14B Q2_K"}
+    assert data["matchup"] == "m" and data["big"] == {"id": BIG, "label": "14B Q2_K", "role": None}
     assert data["pair"]["big_wins"] == 60 and data["pair"]["small_wins"] == 50 and data["pair"]["n"] == 119
     assert set(data["categories"]) == {"code", "math"}
     assert data["categories"]["code"]["verdict"].startswith("Keep voting: 14B Q2_K wins")

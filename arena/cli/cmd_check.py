@@ -6,9 +6,11 @@ import argparse
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from arena.config.loader import config_from_node
 from arena.config.presence import missing_note
+from arena.config.types import Config
 from arena.config.yamlsafe import read_document
 from arena.errors import ArenaError
 from arena.paths import default_config_path
@@ -24,7 +26,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
             "Validate models.yaml (default: --config, $ARENA_CONFIG, ./models.yaml or the shipped one) or prompt-suite "
             "files (recognized by their top-level 'prompts' key). A FILE may also be a built-in suite name or 'all'. "
             "Prints a summary and exits 0, or prints one paragraph naming the file, line, field and fix and exits 2. "
-            "Models whose files are not on this machine yet are noted, not errors."
+            "Models whose files are not on this machine yet are noted, not errors. Each matchup is compared from the "
+            "GGUF facts where its files are on disk (the catalog's params/quant labels otherwise): a matchup that is not "
+            "big-harsh vs small-light (a bigger model at fewer bits per weight than the smaller one), or not "
+            "memory-matched (the larger RAM need more than 25% above the smaller), prints a warning; warnings keep "
+            "the exit code 0."
         ),
     )
     p.add_argument("files", nargs="*", metavar="FILE", help="files to check (default: the models.yaml in use)")
@@ -66,6 +72,23 @@ def check_target(target: str) -> list[str]:
         note = missing_note(spec, config)
         if note:
             lines.append(f"  note: {note}")
+    lines += matchup_warnings(config)
+    return lines
+
+
+def matchup_warnings(config: Config) -> list[str]:
+    """'  warning: matchup ID: ...' for each matchup whose facts contradict its big/small slots or its memory match."""
+    from arena.models.contenders import compare_matchup, derived_fallback_note
+
+    lines = []
+    cache: dict[str, Any] = {}  # each model's header is read once
+    for matchup in config.matchups.values():
+        for warning in compare_matchup(config, matchup, cache=cache).warnings():
+            lines.append(f"  warning: matchup {matchup.id}: {warning}")
+        for model_id in (matchup.big, matchup.small):
+            note = derived_fallback_note(config.model(model_id), config)
+            if note:
+                lines.append(f"  warning: matchup {matchup.id}: {model_id}: {note}")
     return lines
 
 

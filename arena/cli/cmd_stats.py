@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from arena import paths
+from arena.config.types import Config
 from arena.records import ModelFacts
 from arena.errors import ArenaError, UsageError
 from arena.stats.bradley_terry import DEFAULT_ROUNDS, DEFAULT_SEED
@@ -65,6 +66,16 @@ def _labels(config_arg: str | None, facts: Mapping[str, ModelFacts]) -> dict[str
     return labels
 
 
+def _config_quietly(config_arg: str | None) -> Config | None:
+    """The catalog if it loads, else None: like the labels, the true roles are a nicety, never a reason to fail."""
+    try:
+        from arena.config.loader import load_config
+
+        return load_config(Path(config_arg) if config_arg else None)
+    except (ArenaError, OSError):
+        return None
+
+
 def _filters_dict(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "matchup": args.matchup,
@@ -90,6 +101,7 @@ def collect_reports(args: argparse.Namespace, db: Path) -> list[Report]:
 def collect(args: argparse.Namespace, db: Path) -> list[tuple[Report, ChecksSummary]]:
     """Per matchup with votes under the filters: its Report and its objective-check summary (same filters)."""
     # Imported here so `arena --help` stays fast.
+    from arena.models.contenders import stats_framing
     from arena.stats.checks import summarize_checks
     from arena.store import Filters, VoteStore
     from arena.store.checks import aggregate_checks
@@ -97,7 +109,9 @@ def collect(args: argparse.Namespace, db: Path) -> list[tuple[Report, ChecksSumm
     base = _filters_dict(args)
     with VoteStore(db, create=False) as store:
         matchup_ids = [args.matchup] if args.matchup else store.matchups()
-        labels = _labels(args.config, store.models())
+        stored = store.models()
+        labels = _labels(args.config, stored)
+        config = _config_quietly(args.config)
         out: list[tuple[Report, ChecksSummary]] = []
         for matchup_id in matchup_ids:
             models = store.matchup_models(matchup_id)
@@ -108,7 +122,10 @@ def collect(args: argparse.Namespace, db: Path) -> list[tuple[Report, ChecksSumm
             if not rows:
                 continue
             big, small = models
-            report = build_report(rows, big, small, labels, matchup=matchup_id, rounds=args.rounds, seed=args.seed)
+            report = build_report(
+                rows, big, small, labels, matchup=matchup_id, rounds=args.rounds, seed=args.seed,
+                **stats_framing(config, big, small, stored),  # what the files say, not the slots
+            )
             checks = summarize_checks(aggregate_checks(store, filters), models=(big, small), labels=labels)
             out.append((report, checks))
     return out

@@ -19,6 +19,7 @@ from arena.errors import EXIT_USAGE, ArenaError
 COMMAND_MODULES = [
     "tui",  # arena tui / arena demo / arena play (the default when no subcommand is given)
     "models",  # arena models / pull / quantize / prepare-demo
+    "plan",  # arena plan
     "check",  # arena check
     "stats",  # arena stats
     "data",  # arena export / merge

@@ -13,6 +13,10 @@ Definitions (the same as llama.cpp's loader, which prints "model params" and "fi
 - tensor_bytes: the sum of the tensors' data sizes (ggml_nbytes), without header or alignment padding.
 - bits_per_weight: 8 * tensor_bytes / n_params, i.e. llama.cpp's "BPW". The file size is slightly larger
   (header + vocabulary), so file_size * 8 / n_params overstates it for small models.
+- non-embedding bits per weight: the same over every tensor except the token embedding table and the output
+  projection (EMBEDDING_TENSORS). Why: quantizers keep those two at higher precision, and in a small model with a big
+  vocabulary they hold most of the weights (Gemma-3-270M: a 262,144 x 640 table), so the overall figure says more
+  about the vocabulary than about how harshly the transformer itself was quantized.
 """
 
 from __future__ import annotations
@@ -49,6 +53,8 @@ _SCALAR_FORMATS: dict[int, str] = {
 }
 _STRING = 8
 _ARRAY = 9
+# Token embedding tables and the output projection (llama.cpp tensor names; per_layer_token_embd: Gemma-3n).
+EMBEDDING_TENSORS = frozenset({"token_embd.weight", "output.weight", "per_layer_token_embd.weight"})
 _SMALL_ARRAY = 64  # arrays up to this many elements are read into lists; longer ones are summarized (type, count)
 
 
@@ -100,6 +106,18 @@ class GGUFFacts:
     @property
     def bits_per_weight(self) -> float:
         return 8.0 * self.tensor_bytes / self.n_params if self.n_params else 0.0
+
+    @property
+    def embedding_params(self) -> int:
+        """Weights in the embedding table(s) and the output projection (EMBEDDING_TENSORS)."""
+        return sum(t.n_elements for t in self.tensors if t.name in EMBEDDING_TENSORS)
+
+    @property
+    def non_embedding_bits_per_weight(self) -> float | None:
+        """Bits per weight of every tensor but EMBEDDING_TENSORS; None if the file holds nothing else."""
+        body = [t for t in self.tensors if t.name not in EMBEDDING_TENSORS]
+        n = sum(t.n_elements for t in body)
+        return 8.0 * sum(t.n_bytes for t in body) / n if n else None
 
     @property
     def quant_type(self) -> str | None:

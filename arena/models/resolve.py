@@ -68,7 +68,20 @@ class ResolvedModel:
             architecture=f.architecture if f else None,
             context_length=f.context_length if f else None,
             requantized=self.requantized,
+            non_embedding_bits_per_weight=_round(f.non_embedding_bits_per_weight) if f else None,
+            embedding_params=f.embedding_params if f else None,
+            memory_estimate=_memory(f, self.spec.n_ctx) if f else None,
         )
+
+
+def _round(x: float | None) -> float | None:
+    return None if x is None else round(x, 4)
+
+
+def _memory(facts: GGUFFacts, n_ctx: int) -> int:
+    from arena.models.preflight import estimate_memory
+
+    return estimate_memory(facts, n_ctx).total
 
 
 def describe_source(spec: ModelSpec) -> str:

@@ -22,6 +22,10 @@ class ModelFacts:
     architecture: str | None = None
     context_length: int | None = None
     requantized: bool = False
+    # Not kept by the store (yet): filled where the GGUF was read in this process, None otherwise.
+    non_embedding_bits_per_weight: float | None = None  # without the token embedding table and output projection
+    embedding_params: int | None = None
+    memory_estimate: int | None = None  # bytes: the RAM preflight's weights + KV cache + compute at the model's n_ctx
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

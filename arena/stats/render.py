@@ -116,6 +116,11 @@ def checks_lines(summary: ChecksSummary | None) -> list[str]:
     return lines
 
 
+def _role(report: Report, model: str) -> str:
+    role = report.role(model)
+    return f"  — {role}" if role else ""
+
+
 def render_text(report: Report, checks: ChecksSummary | None = None, fixed_n: bool = False) -> str:
     """The whole report as text. fixed_n: lead with the fixed-sample analysis (Wilson, exact p) instead of the
     anytime-valid one, for people who fixed the number of votes in advance."""
@@ -123,8 +128,8 @@ def render_text(report: Report, checks: ChecksSummary | None = None, fixed_n: bo
     title = "Quant Arena results" + (f": matchup {report.matchup}" if report.matchup else "")
     big, small = report.label(report.big), report.label(report.small)
     lines = [title]
-    lines.append(f"  big:   {big}" + (f"  ({report.big})" if big != report.big else ""))
-    lines.append(f"  small: {small}" + (f"  ({report.small})" if small != report.small else ""))
+    lines.append(f"  big:   {big}" + (f"  ({report.big})" if big != report.big else "") + _role(report, report.big))
+    lines.append(f"  small: {small}" + (f"  ({report.small})" if small != report.small else "") + _role(report, report.small))
     lines.append("")
     if fixed_n and s.decided:
         lines.append(f"{FIXED_N_LABEL}:")

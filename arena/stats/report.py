@@ -27,6 +27,14 @@ class Report:
     category_verdicts: dict[str, str] = field(default_factory=dict)  # anytime-valid, Bonferroni over the categories
     fixed_n_verdict: str = ""  # Wilson + exact binomial: only for a number of votes fixed in advance
     fixed_n_category_verdicts: dict[str, str] = field(default_factory=dict)  # uncorrected, fixed-n
+    category_verdicts: dict[str, str] = field(default_factory=dict)
+    # What the files say each contender is ("bigger model, more bits/weight"), and a note when the pair does not test
+    # what its big/small slots claim; computed by the shell from the models' facts (arena.models.compare).
+    roles: dict[str, str] = field(default_factory=dict)
+    framing_note: str | None = None
+
+    def role(self, model: str) -> str | None:
+        return self.roles.get(model)
 
     def label(self, model: str) -> str:
         return self.labels.get(model, model)
@@ -39,8 +47,8 @@ class Report:
         """JSON-ready (plain dicts, lists, numbers, strings, None)."""
         return {
             "matchup": self.matchup,
-            "big": {"id": self.big, "label": self.label(self.big)},
-            "small": {"id": self.small, "label": self.label(self.small)},
+            "big": {"id": self.big, "label": self.label(self.big), "role": self.role(self.big)},
+            "small": {"id": self.small, "label": self.label(self.small), "role": self.role(self.small)},
             "verdict": self.verdict,
             "verdict_method": (
                 "anytime-valid: beta-binomial mixture confidence sequence (Howard et al. 2021), "
@@ -48,6 +56,7 @@ class Report:
             ),
             "fixed_n_verdict": self.fixed_n_verdict,
             "fixed_n_method": FIXED_N_LABEL + ": Wilson 95% CI and exact two-sided binomial test",
+            "framing_note": self.framing_note,
             "pair": self.pair.to_dict(),
             "categories": {
                 name: {
@@ -80,6 +89,8 @@ def build_report(
     matchup: str | None = None,
     rounds: int = DEFAULT_ROUNDS,
     seed: int = DEFAULT_SEED,
+    roles: Mapping[str, str] | None = None,
+    framing_note: str | None = None,
 ) -> Report:
     """Pair summary (overall and per category), verdicts, and Bradley-Terry ratings with bootstrap CIs."""
     rows = list(rows)  # aggregated: a few rows per (pair, outcome, category), never per vote
@@ -93,12 +104,14 @@ def build_report(
         pair=pair,
         categories=categories,
         ratings=bootstrap_ratings(rows, rounds=rounds, seed=seed),
-        verdict=verdict(pair, big_label, small_label),
+        verdict=verdict(pair, big_label, small_label) + (f" {framing_note}" if framing_note else ""),
         labels=names,
         matchup=matchup,
         bootstrap_rounds=rounds,
         seed=seed,
         category_verdicts={name: verdict(s, big_label, small_label) for name, s in categories.items()},
-        fixed_n_verdict=fixed_n_verdict(pair, big_label, small_label),
+        fixed_n_verdict=fixed_n_verdict(pair, big_label, small_label) + (f" {framing_note}" if framing_note else ""),
         fixed_n_category_verdicts={name: fixed_n_verdict(s, big_label, small_label) for name, s in categories.items()},
+        roles=dict(roles or {}),
+        framing_note=framing_note,
     )

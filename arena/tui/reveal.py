@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from rich.text import Text
 
+from arena.config.types import Matchup
 from arena.records import ModelFacts, SideRecord
 from arena.models.facts import (  # same units as `arena models`
     format_bytes,
     format_params,
 )
 
-ROLE_LABEL = {"big": "big model, harsh quant", "small": "small model, light quant"}
+# What the matchup's slots claim, shown only when no facts say otherwise (e.g. a remote model), and marked as a claim.
+ROLE_LABEL = {"big": "big model, harsh quant, says models.yaml", "small": "small model, light quant, says models.yaml"}
+
+
+def reveal_role(facts: Mapping[str, ModelFacts], matchup: Matchup, model_id: str) -> str:
+    """The true words for this contender ("bigger model, more bits/weight"), from both models' facts
+    (arena.models.compare); the slot's own wording only when the facts are missing."""
+    from arena.models.contenders import compare_facts
+
+    comparison = compare_facts(facts, matchup.big, matchup.small)
+    if comparison is not None and comparison.size is not None and comparison.precision is not None:
+        return comparison.role(model_id)
+    return "big" if model_id == matchup.big else "small"
 
 
 def human_params(n: int | None) -> str:
@@ -39,7 +54,9 @@ def reveal_body(facts: ModelFacts, role: str, side: SideRecord) -> Text:
         quant += " (requantized)"
     t.append(
         f"params {human_params(facts.n_params)} · quant {quant} · "
-        f"{_fmt(facts.bits_per_weight, '.2f', ' bits/weight')} · file {human_bytes(facts.file_size)}\n"
+        f"{_fmt(facts.bits_per_weight, '.2f', ' bits/weight')}"
+        + (f" ({facts.non_embedding_bits_per_weight:.2f} without embeddings)" if facts.non_embedding_bits_per_weight else "")
+        + f" · file {human_bytes(facts.file_size)}\n"
     )
     last = side.timings[-1] if side.timings else {}
     t.append(

@@ -29,7 +29,7 @@ from arena.config.types import DisplayPolicy
 from arena.errors import ArenaError
 from arena.prompts.types import UNCATEGORIZED, Prompt
 from arena.tui import gc_policy
-from arena.tui.reveal import reveal_body, reveal_title
+from arena.tui.reveal import reveal_body, reveal_role, reveal_title
 from arena.tui.widgets.answer_pane import AnswerPane
 
 if TYPE_CHECKING:
@@ -395,7 +395,7 @@ class ArenaScreen(Screen[None]):
         for side, pane in enumerate(self._panes()):
             model_id = self.round.models[side]
             facts: ModelFacts = self.contenders.facts.get(model_id) or ModelFacts(id=model_id, name=model_id, source="")
-            role = self.round.role_of(side)
+            role = reveal_role(self.contenders.facts, self.round.matchup, model_id)  # what the files say, not the slot
             side_rec = record.side_a if side == 0 else record.side_b
             await pane.reveal(reveal_title(facts, role), reveal_body(facts, role, side_rec))
             pane.border_subtitle = "revealed"

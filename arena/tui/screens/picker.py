@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -38,7 +38,17 @@ def presence(config: Config, model_id: str) -> str:
     return "not downloaded"
 
 
-def matchup_row(config: Config, matchup: Matchup) -> Text:
+def matchup_warnings(config: Config, matchup: Matchup, cache: dict[str, Any] | None = None) -> list[str]:
+    """What the files (or the catalog's labels) say against the slots: arena.models.compare; never raises."""
+    from arena.models.contenders import compare_matchup
+
+    try:
+        return compare_matchup(config, matchup, cache=cache).short_warnings()
+    except Exception:  # a broken entry must not hide the picker; `arena check` explains it
+        return []
+
+
+def matchup_row(config: Config, matchup: Matchup, cache: dict[str, Any] | None = None) -> Text:
     big, small = config.model(matchup.big), config.model(matchup.small)
     t = Text()
     t.append(f"{matchup.id}", style="bold")
@@ -52,6 +62,8 @@ def matchup_row(config: Config, matchup: Matchup) -> Text:
     t.append(f"  [{presence(config, small.id)}]", style="dim")
     if matchup.description:
         t.append("\n  " + matchup.description.strip().splitlines()[0], style="italic dim")
+    for warning in matchup_warnings(config, matchup, cache):
+        t.append("\n  ⚠ " + warning, style="yellow")
     return t
 
 
@@ -76,8 +88,9 @@ class PickerScreen(Screen[None]):
         self.sub_title = "pick a matchup"
         config = self.arena_app.config
         options = self.query_one("#matchups", OptionList)
+        cache: dict[str, Any] = {}  # each model's header is read once
         for m in config.matchups.values():
-            options.add_option(Option(matchup_row(config, m), id=m.id))
+            options.add_option(Option(matchup_row(config, m, cache), id=m.id))
             options.add_option(None)
         options.highlighted = 0
         if self.arena_app.config.defaults.matchup in self.arena_app.config.matchups:

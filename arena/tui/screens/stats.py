@@ -171,7 +171,10 @@ class StatsScreen(Screen[None]):
             return None
         rows = app.store.aggregate(Filters(matchup=self.matchup_id, include_leaks=self.include_leaks))
         labels = {m.id: m.label for m in app.config.models.values()}  # the same labels as `arena stats`
-        return build_report(rows, pair[0], pair[1], labels, matchup=self.matchup_id)
+        from arena.models.contenders import stats_framing  # what the files say each model is, not the slots
+
+        extra = stats_framing(app.config, pair[0], pair[1], app.store.models())
+        return build_report(rows, pair[0], pair[1], labels, matchup=self.matchup_id, **extra)
 
     def build_checks(self, report: Report) -> ChecksSummary:
         rows = aggregate_checks(self.arena_app.store, Filters(matchup=self.matchup_id, include_leaks=self.include_leaks))
