@@ -121,3 +121,29 @@ def test_pull_a_ladder_pulls_every_model(tmp_path: Path) -> None:
     run = run_arena("--config", str(path), "pull", "lad", env_home=tmp_path)
     assert run.returncode == 0, run.stderr
     assert [line.split(":")[0] for line in run.stdout.splitlines()] == ["big-q2", "big-q4", "small-q8", "tiny-q8"]
+
+
+def test_play_and_tui_name_a_ladder_or_refuse_clearly(tmp_path: Path) -> None:
+    path = write(tmp_path, "ladders:\n  - {id: lad, models: [big-q2, big-q4, small-q8]}\n")
+    db = tmp_path / "v.db"
+    for argv, message in [
+        (["play", "--ladder", "ladd"], "There is no ladder 'ladd'"),
+        (["tui", "--ladder", "lad", "--matchup", "pair"], "--matchup and --ladder"),
+    ]:
+        run = run_arena("--config", str(path), "--db", str(db), *argv, env_home=tmp_path)
+        assert run.returncode == 2 and message in run.stderr and "Traceback" not in run.stderr, run.stderr
+    assert "lad" in run_arena("--config", str(path), "play", "--ladder", "ladd", env_home=tmp_path).stderr  # did you mean
+    assert not db.exists()
+
+
+def test_build_app_opens_a_ladder_without_a_suite(tmp_path: Path) -> None:
+    from arena.cli.main import build_parser
+    from arena.cli.cmd_tui import build_app
+
+    path = write(tmp_path, "ladders:\n  - {id: lad, models: [big-q2, big-q4, small-q8]}\n")
+    args = build_parser().parse_args(["--config", str(path), "--db", str(tmp_path / "v.db"), "play", "--ladder", "lad"])
+    app = build_app(args)
+    try:
+        assert app.initial_ladder == "lad" and app.initial_matchup is None
+    finally:
+        app.store.close()
