@@ -129,24 +129,23 @@ class Lineup:
         notes: list[str] = []
         if self.absent:
             notes.append(f"not on disk, left out until `arena pull {self.record_id}`: {', '.join(self.absent)}")
-        refused: list[tuple[int, MemoryRefused]] = []
+        refused: list[MemoryRefused] = []
         fits: list[tuple[str, str]] = []
         for a, b in combinations([s.id for s in present], 2):
             try:
                 self.backend.preflight([self.spec(a), self.spec(b)], force=False)
                 fits.append((a, b))
             except MemoryRefused as exc:
-                refused.append((len(fits) + len(refused), exc))
+                refused.append(exc)
         if fits:
             self.candidates = fits
             if refused:
                 notes.append(f"{len(refused)} of {len(fits) + len(refused)} pairs do not fit in memory together and are skipped")
         elif self.force:
             self.candidates = list(combinations([s.id for s in present], 2))
-            notes.append("loading anyway (--force): " + refused[0][1].message)
+            notes.append("loading anyway (--force): " + refused[0].message)
         else:
-            first = refused[0][1]
-            raise MemoryRefused(f"No pair of ladder '{self.record_id}' fits in memory together. {first.message}", first.fix)
+            raise MemoryRefused(f"No pair of ladder '{self.record_id}' fits in memory together. {refused[0].message}", refused[0].fix)
         try:
             self.backend.preflight(present, force=False)
             self.keep_all = True
