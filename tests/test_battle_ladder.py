@@ -215,3 +215,17 @@ def test_absent_models_are_left_out_or_named_with_arena_pull(ladder_config: Conf
     with pytest.raises(ModelError) as info:
         Lineup.for_ladder(ladder_config, "mostly-absent", backend).open()
     assert "1 of its 3 models" in info.value.message and "arena pull mostly-absent" in (info.value.fix or "")
+
+
+def test_one_model_at_two_quants_is_revealed_as_harsher_and_lighter(ladder_config: Config) -> None:
+    from arena.config.types import Matchup
+
+    same = {"x": ModelFacts("x", "x", "t", n_params=268_098_176, bits_per_weight=7.36),
+            "y": ModelFacts("y", "y", "t", n_params=268_098_176, bits_per_weight=8.50)}
+    assert pair_roles("y", "x", {}, same) == ("x", "y")
+    lineup = Lineup.for_ladder(ladder_config, "lad", ModelBackend(ladder_config, available_bytes=2**40))
+    lineup.open()
+    pair = Matchup("lad", "gemma", "smollm")
+    assert (lineup.role_of(pair, "gemma"), lineup.role_of(pair, "smollm")) == ("big", "small")
+    lineup.contenders.facts.update(gemma=same["x"], smollm=same["y"])  # type: ignore[union-attr]
+    assert (lineup.role_of(pair, "gemma"), lineup.role_of(pair, "smollm")) == ("harsh", "light")

@@ -85,6 +85,12 @@ def test_ladder_rounds_over_several_pairs_with_real_models(ladder_config: Config
                 await pilot.press("1" if n % 2 else "2")
                 await wait_for(pilot, lambda: r.voted is not None, 15, "the vote to be saved")
                 played.append((r.models, (r.matchup.big, r.matchup.small)))
+                await wait_for(pilot, lambda: all(p.border_subtitle == "revealed" for p in screen._panes()), 15, "the reveal")
+                titles = " ".join(str(p.border_title) for p in screen._panes())
+                if set(r.models) == {"gemma", "gemma-q4_0"}:  # one model at two quants: not "big" and "small"
+                    assert "harsher quant, same size" in titles and "lighter quant, same size" in titles, titles
+                else:
+                    assert "big model" in titles and "small model" in titles, titles
                 await pilot.pause(0.1)
                 if n < ROUNDS:
                     await pilot.press("n")

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 
-from arena.battle.ladder import CountRow, choose_pair, pair_roles
+from arena.battle.ladder import CountRow, choose_pair, pair_roles, reveal_role
 from arena.config.types import Config, Matchup, ModelSpec
 from arena.engine.types import Engine
 from arena.errors import ModelError, UsageError
@@ -166,6 +166,14 @@ class Lineup:
         assert self.contenders is not None
         big, small = pair_roles(a, b, self.config.models, self.contenders.facts, self.models)
         return Matchup(id=self.record_id, big=big, small=small, description=self.description, budget_gb=self.budget_gb)
+
+    def role_of(self, pair: Matchup, model_id: str) -> str:
+        """What the reveal calls this model: "big"/"small" (a matchup: as written), or for a ladder pair of one size
+        "harsh"/"light"."""
+        role = "big" if model_id == pair.big else "small"
+        if self.fixed is not None or self.contenders is None:
+            return role
+        return reveal_role(role, pair.big, pair.small, self.config.models, self.contenders.facts)
 
     def loaded(self) -> list[str]:
         return list(self.contenders.engines) if self.contenders is not None else []

@@ -10,7 +10,12 @@ from arena.models.facts import (  # same units as `arena models`
     format_params,
 )
 
-ROLE_LABEL = {"big": "big model, harsh quant", "small": "small model, light quant"}
+ROLE_LABEL = {
+    "big": "big model, harsh quant",
+    "small": "small model, light quant",
+    "harsh": "harsher quant, same size",  # a ladder pair of one model at two quants
+    "light": "lighter quant, same size",
+}
 
 
 def human_params(n: int | None) -> str:

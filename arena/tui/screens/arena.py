@@ -448,7 +448,7 @@ class ArenaScreen(Screen[None]):
         for side, pane in enumerate(self._panes()):
             model_id = self.round.models[side]
             facts: ModelFacts = self.contenders.facts.get(model_id) or ModelFacts(id=model_id, name=model_id, source="")
-            role = self.round.role_of(side)
+            role = self.lineup.role_of(self.round.matchup, model_id) if self.lineup else self.round.role_of(side)
             side_rec = record.side_a if side == 0 else record.side_b
             await pane.reveal(reveal_title(facts, role), reveal_body(facts, role, side_rec))
             pane.border_subtitle = "revealed"
