@@ -61,6 +61,7 @@ from textual.screen import Screen
 from textual.widgets import Input
 
 from arena.config.types import Config, ModelSpec
+from arena.records import ModelFacts
 from arena.engine.types import (
     ChatParams,
     Event,
@@ -177,8 +178,20 @@ class ScriptedEngine:
         self._cancel.set()
 
 
-def scripted_factory(spec: ModelSpec, config: Config, threads: int) -> ScriptedEngine:
-    return ScriptedEngine(spec.id, seed=sum(map(ord, spec.id)))
+class ScriptedBackend:
+    """The model backend replaced as a whole (arena.models.backend.Backend): scripted engines, every model present."""
+
+    def engine_for(self, spec: ModelSpec) -> ScriptedEngine:
+        return ScriptedEngine(spec.id, seed=sum(map(ord, spec.id)))
+
+    def facts_for(self, spec: ModelSpec) -> ModelFacts:
+        return ModelFacts(id=spec.id, name=spec.name, source="scripted", quant_type=spec.quant)
+
+    def is_present(self, spec: ModelSpec) -> bool:
+        return True
+
+    def preflight(self, specs: Any, *, force: bool = False) -> str | None:
+        return None
 
 
 # --- frames ----------------------------------------------------------------------------------------------------------
@@ -329,7 +342,7 @@ async def _turn_complete(pilot: Any, screen: Any, timeout: float = 120.0) -> Non
     await _until(pilot, lambda: not _streaming(screen) and not screen._turn_done_pending, timeout, "the turn to finish")
 
 
-def latency_scenario(config: Config, db: Path, factory: Any, *, n: int, history: bool, label: str, real: bool,
+def latency_scenario(config: Config, db: Path, backend: Any, *, n: int, history: bool, label: str, real: bool,
                      n_idle: int | None = None) -> dict[str, dict[str, list[float]]]:
     """Returns {"streaming": {key: [ms]}, "idle": {key: [ms]}, "cpu": {"streaming": [ms], "idle": [ms]}}."""
     result: dict[str, dict[str, list[float]]] = {}
@@ -337,7 +350,7 @@ def latency_scenario(config: Config, db: Path, factory: Any, *, n: int, history:
     rng = random.Random(7)
 
     async def run() -> None:
-        app = BenchArenaApp(config, db, matchup_id="demo", seed=3, engine_factory=factory)
+        app = BenchArenaApp(config, db, matchup_id="demo", seed=3, backend=backend)
         async with app.run_test(size=SIZE) as pilot:
             screen = app.screen
             await _until(pilot, lambda: getattr(screen, "round", None) is not None, 120, "the models to load")
@@ -541,7 +554,7 @@ def main() -> int:
         config = load_config(cfg_path)
 
         print("(1) keypress-to-repaint latency", file=sys.stderr)
-        scripted = latency_scenario(config, folder / "s.db", scripted_factory, n=presses, history=True, label="scripted 40 tok/s", real=False)
+        scripted = latency_scenario(config, folder / "s.db", ScriptedBackend(), n=presses, history=True, label="scripted 40 tok/s", real=False)
         lines += [
             "### Keypress-to-repaint latency (ms), 160x48 headless, frame text rendered",
             "",
@@ -555,7 +568,7 @@ def main() -> int:
         for key in scripted["idle"]:
             lines.append(_row(f"  idle, `{key}` only", scripted["idle"][key], None, ""))
         with reference_renderer():
-            ref = latency_scenario(config, folder / "ref.db", scripted_factory, n=presses, history=True, label="reference renderer", real=False)
+            ref = latency_scenario(config, folder / "ref.db", ScriptedBackend(), n=presses, history=True, label="reference renderer", real=False)
         lines += [
             _row("reference renderer (Textual Markdown widget): idle panes", _flat(ref["idle"]), None, "", ref["cpu"]["idle"]),
             _row("reference renderer: both panes streaming, scripted", _flat(ref["streaming"]), _flat(ref["idle"]), "", ref["cpu"]["streaming"]),
@@ -563,10 +576,10 @@ def main() -> int:
         ratio = _pct(_flat(scripted["streaming"]), 0.95) / _pct(_flat(ref["streaming"]), 0.95)
         lines.append(f"| StreamView vs reference renderer, streaming p95 | | | **{ratio:.2f}x** | | | | |")
         if real:
-            from arena.battle.session import default_engine_factory
+            from arena.models.backend import ModelBackend
 
             # Idle baseline at half the presses: the scripted scenario has the full idle baseline; this keeps the run short.
-            live = latency_scenario(config, folder / "r.db", default_engine_factory, n=presses, n_idle=presses // 2, history=False, label="real models", real=True)
+            live = latency_scenario(config, folder / "r.db", ModelBackend(config), n=presses, n_idle=presses // 2, history=False, label="real models", real=True)
             lines += [
                 _row("idle panes (real models loaded)", _flat(live["idle"]), None, "", live["cpu"]["idle"]),
                 _row("both panes streaming, real demo models (2 cores shared)", _flat(live["streaming"]), _flat(live["idle"]), "p95 < 50", live["cpu"]["streaming"]),

@@ -13,7 +13,7 @@ import math
 import pytest
 
 from arena.battle.round import sampling_to_params
-from arena.battle.session import default_engine_factory
+from arena.models.backend import ModelBackend
 from arena.engine.types import Failed, Finished, TextDelta
 from arena.prompts.checks import (
     MISSING,
@@ -44,7 +44,7 @@ def real_answers(demo_config, prompts: dict[str, Prompt]) -> dict[tuple[str, str
     for model_id in MODELS:
         # One thread: generation here is sequential, and llama.cpp's spinning worker threads slow down ~10x when the
         # two cores are shared with other processes (measured: 3.6 s with 1 thread vs 52 s with 2 under load).
-        engine = default_engine_factory(demo_config.model(model_id), demo_config, 1)
+        engine = ModelBackend(demo_config, threads=1).engine_for(demo_config.model(model_id))
         engine.load()
         try:
             params = dataclasses.replace(sampling_to_params(demo_config.sampling_for(model_id), SEED), max_tokens=MAX_TOKENS)

@@ -11,10 +11,13 @@ from http.server import BaseHTTPRequestHandler
 
 import pytest
 
-from arena.config.types import ModelSpec, RemoteSource
+from pathlib import Path
+
+from arena.config.types import Config, ModelSpec, RemoteSource
 from arena.engine.remote import RemoteEngine, SSEParser
 from arena.engine.types import ChatParams, Engine, Event, Failed, Finished, TextDelta
-from arena.errors import EngineError
+from arena.errors import EngineError, ModelError
+from arena.models.backend import ModelBackend
 from tests.support.server import (
     ScriptedServer,
     closed_port,
@@ -243,6 +246,10 @@ def test_well_formed_stream_with_usage(scripted: ScriptedServer) -> None:
     assert body["stream_options"] == {"include_usage": True}
 
 
+def _config_of(spec: ModelSpec) -> Config:
+    return Config(path=Path("models.yaml"), models={spec.id: spec}, matchups={})
+
+
 # -- the API key ---------------------------------------------------------------------------------------------------
 
 
@@ -258,7 +265,7 @@ def test_api_key_is_sent_but_never_logged(scripted: ScriptedServer, caplog: pyte
     scripted.behaviour = unauthorized
     spec = ModelSpec("r", "Remote", RemoteSource(scripted.base_url, "m", api_key_env="ARENA_TEST_KEY"))
     with caplog.at_level(logging.DEBUG):
-        engine = RemoteEngine.from_spec(spec, environ={"ARENA_TEST_KEY": SECRET})
+        engine = ModelBackend(_config_of(spec), environ={"ARENA_TEST_KEY": SECRET}).engine_for(spec)
         engine.load()  # GET /models succeeds (with the key)
         _, final, _ = run(engine, QUESTION, ChatParams())
     assert all(h.get("Authorization") == f"Bearer {SECRET}" for h in scripted.headers_seen)
@@ -270,8 +277,8 @@ def test_api_key_is_sent_but_never_logged(scripted: ScriptedServer, caplog: pyte
 
 def test_missing_key_variable_is_a_clear_error() -> None:
     spec = ModelSpec("r", "Remote", RemoteSource("http://127.0.0.1:9/v1", "m", api_key_env="ARENA_TEST_KEY"))
-    with pytest.raises(EngineError, match="ARENA_TEST_KEY"):
-        RemoteEngine.from_spec(spec, environ={})
+    with pytest.raises(ModelError, match="ARENA_TEST_KEY"):
+        ModelBackend(_config_of(spec), environ={}).engine_for(spec)
 
 
 # -- the SSE parser -------------------------------------------------------------------------------------------------

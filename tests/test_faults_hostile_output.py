@@ -256,18 +256,17 @@ def test_tui_streams_a_megabyte_and_a_100k_line_while_keys_stay_responsive(demo_
     from arena.tui.screens.arena import ArenaScreen
     from arena.tui.widgets.answer_pane import AnswerPane
     from arena.tui.widgets.stream_view import StreamView
-    from tests.support.fake_engine import FakeEngine
+    from tests.support.fake_engine import fake_backend
 
     answers = {"gemma3-270m": HOSTILE["megabyte"], "smollm2-135m": HOSTILE["long-line"] + HOSTILE["c0-c1-del"]}
 
-    def factory(spec, config, threads):  # type: ignore[no-untyped-def]
-        return FakeEngine(spec.id, answers[spec.id], piece=2048, delay_s=0.01)  # ~5 s for the megabyte
+    backend = fake_backend(answers, piece=2048, delay_s=0.01)  # ~5 s for the megabyte
 
     db = tmp_path / "votes.db"
     latencies: list[float] = []
 
     async def scenario() -> None:
-        app = ArenaApp(demo_config, db, matchup_id="demo", seed=1, policy=DisplayPolicy.LIVE, engine_factory=factory)
+        app = ArenaApp(demo_config, db, matchup_id="demo", seed=1, policy=DisplayPolicy.LIVE, backend=backend)
         async with app.run_test(size=(160, 48)) as pilot:
             screen = app.screen
             assert isinstance(screen, ArenaScreen)

@@ -19,7 +19,7 @@ from arena.tui.screens.arena import ArenaScreen
 from arena.tui.screens.help import HelpScreen
 from arena.tui.screens.picker import PickerScreen
 from arena.tui.screens.stats import StatsScreen
-from tests.support.fake_engine import fake_factory
+from tests.support.fake_engine import fake_backend
 from tests.support.pilot import wait_for as _until
 from tests.support.server import free_port
 
@@ -28,7 +28,7 @@ def test_category_policy_and_vote_recorded(demo_config, tmp_path: Path) -> None:
     db = tmp_path / "v.db"
 
     async def scenario() -> None:
-        app = ArenaApp(demo_config, db, matchup_id="demo", seed=1, engine_factory=fake_factory({}))
+        app = ArenaApp(demo_config, db, matchup_id="demo", seed=1, backend=fake_backend({}))
         async with app.run_test(size=(120, 40)) as pilot:
             screen = app.screen
             assert isinstance(screen, ArenaScreen)
@@ -58,7 +58,7 @@ LONG = {"gemma3-270m": "word " * 80, "smollm2-135m": "text " * 80}  # 50 pieces 
 
 def test_vote_keys_inactive_until_both_answers_are_done(demo_config, tmp_path: Path) -> None:
     async def scenario() -> None:
-        app = ArenaApp(demo_config, tmp_path / "v.db", matchup_id="demo", seed=1, engine_factory=fake_factory(LONG, delay_s=0.05))
+        app = ArenaApp(demo_config, tmp_path / "v.db", matchup_id="demo", seed=1, backend=fake_backend(LONG, delay_s=0.05))
         async with app.run_test(size=(120, 40)) as pilot:
             screen = app.screen
             await _until(pilot, lambda: screen.round is not None)
@@ -77,7 +77,7 @@ def test_vote_keys_inactive_until_both_answers_are_done(demo_config, tmp_path: P
 
 def test_help_palette_stats_and_picker(demo_config, tmp_path: Path) -> None:
     async def scenario() -> None:
-        app = ArenaApp(demo_config, tmp_path / "v.db", seed=1, engine_factory=fake_factory({}))
+        app = ArenaApp(demo_config, tmp_path / "v.db", seed=1, backend=fake_backend({}))
         async with app.run_test(size=(120, 40)) as pilot:
             assert isinstance(app.screen, PickerScreen)  # no matchup given: the picker
             await pilot.press("enter")  # the first matchup

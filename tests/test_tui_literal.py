@@ -14,7 +14,7 @@ from arena.tui.app import ArenaApp
 from arena.tui.screens.arena import ArenaScreen
 from arena.tui.widgets.answer_pane import AnswerPane
 from arena.tui.widgets.stream_view import StreamView
-from tests.support.fake_engine import fake_factory
+from tests.support.fake_engine import fake_backend
 from tests.support.pilot import wait_for as _wait
 
 HOSTILE_A = "[bold red]x[/] and [link=https://evil.example]click[/link] $x$ <b>html</b>"
@@ -31,7 +31,7 @@ def test_markup_and_escapes_shown_literally_and_stored_exactly(demo_config, tmp_
     answers = {"gemma3-270m": HOSTILE_A, "smollm2-135m": HOSTILE_B}
 
     async def scenario() -> None:
-        app = ArenaApp(demo_config, db, matchup_id="demo", seed=3, engine_factory=fake_factory(answers))
+        app = ArenaApp(demo_config, db, matchup_id="demo", seed=3, backend=fake_backend(answers))
         async with app.run_test(size=(140, 40)) as pilot:
             screen = app.screen
             assert isinstance(screen, ArenaScreen)

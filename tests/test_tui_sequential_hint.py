@@ -12,7 +12,7 @@ import pytest
 from arena.config.types import Config, Schedule
 from arena.tui.app import ArenaApp
 from arena.tui.screens.arena import ArenaScreen
-from tests.support.fake_engine import fake_factory
+from tests.support.fake_engine import fake_backend
 from tests.support.pilot import wait_for
 
 
@@ -22,7 +22,7 @@ def test_vote_bar_explains_a_sequential_wait(demo_config: Config, tmp_path: Path
     bars: list[str] = []
 
     async def scenario() -> None:
-        app = ArenaApp(config, tmp_path / "v.db", matchup_id="demo", seed=2, engine_factory=fake_factory({}, delay_s=0.2))
+        app = ArenaApp(config, tmp_path / "v.db", matchup_id="demo", seed=2, backend=fake_backend({}, delay_s=0.2))
         async with app.run_test(size=(140, 40)) as pilot:
             screen = app.screen
             assert isinstance(screen, ArenaScreen)

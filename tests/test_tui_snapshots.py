@@ -11,7 +11,7 @@ from pathlib import Path
 from arena.records import BattleRecord, ModelFacts, SideRecord, Vote
 from arena.store import VoteStore
 from arena.tui.app import ArenaApp
-from tests.support.fake_engine import fake_factory
+from tests.support.fake_engine import fake_backend
 from tests.support.pilot import wait_for as _until
 
 SIZE = (130, 36)
@@ -31,7 +31,7 @@ async def _play_round(pilot) -> None:
 
 
 def _app(config, db: Path) -> ArenaApp:
-    return ArenaApp(config, db, matchup_id="demo", seed=11, engine_factory=fake_factory(ANSWERS))
+    return ArenaApp(config, db, matchup_id="demo", seed=11, backend=fake_backend(ANSWERS))
 
 
 def test_arena_before_vote(snap_compare, demo_config, tmp_path: Path) -> None:

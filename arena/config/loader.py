@@ -20,6 +20,7 @@ from arena.config.types import (
     DerivedSource,
     DisplayPolicy,
     HubSource,
+    Ladder,
     Matchup,
     ModelSpec,
     PackageSource,
@@ -39,11 +40,13 @@ REPO_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*")
 PACKAGE_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 ENV_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
-TOP_KEYS = ("version", "defaults", "models", "matchups")
+TOP_KEYS = ("version", "defaults", "models", "matchups", "ladders")
 DEFAULTS_KEYS = ("display_policy", "schedule", "matchup", "system_prompt", "sampling")
 SAMPLING_KEYS = tuple(f.name for f in dataclasses.fields(Sampling))
 MODEL_KEYS = ("id", "name", "family", "params", "quant", "source", "chat_format", "n_ctx", "n_gpu_layers", "n_threads", "sampling")
 MATCHUP_KEYS = ("id", "big", "small", "description", "budget_gb")
+LADDER_KEYS = ("id", "models", "description", "budget_gb")
+LADDER_MIN_MODELS = 3
 SOURCE_KINDS = ("repo", "path", "package", "derived", "remote")
 SOURCE_KEYS = {
     "repo": ("repo", "file", "revision"),
@@ -103,8 +106,9 @@ class _Builder:
 
         models = self.models(top["models"], default_sampling)
         matchups = self.matchups(top.get("matchups"), models)
+        ladders = self.ladders(top.get("ladders"), models, matchups)
         defaults = self.defaults(defaults_map, default_sampling, matchups)
-        return Config(path=d.path, models=models, matchups=matchups, defaults=defaults)
+        return Config(path=d.path, models=models, matchups=matchups, defaults=defaults, ladders=ladders)
 
     # -- defaults -----------------------------------------------------------------------------------------------------
 
@@ -312,4 +316,42 @@ class _Builder:
                 budget = d.number(m["budget_gb"], f"{field}.budget_gb", minimum=0.0, maximum=100_000.0, min_inclusive=False, why="memory in GB the pair is matched for")
             description = d.optional_string(m.get("description"), f"{field}.description", coerce=True) or ""
             out[mid] = Matchup(id=mid, big=sides["big"], small=sides["small"], description=description, budget_gb=budget, line=d.line(item))
+        return out
+
+    # -- ladders ------------------------------------------------------------------------------------------------------
+
+    def ladders(self, node: Node | None, models: dict[str, ModelSpec], matchups: dict[str, Matchup]) -> dict[str, Ladder]:
+        d = self.doc
+        if d.is_null(node):
+            return {}
+        assert node is not None
+        out: dict[str, Ladder] = {}
+        id_nodes: dict[str, Node] = {}
+        for i, item in enumerate(d.sequence(node, "ladders")):
+            field = f"ladders[{i}]"
+            m = d.mapping(item, field, LADDER_KEYS, required=("id", "models"))
+            lid = d.identifier(m["id"], f"{field}.id", ID_RE, ID_RULE)
+            if lid in out:
+                d.fail(m["id"], f"{field}.id", f"the ladder id '{lid}' is used twice (first on line {d.line(id_nodes[lid])})", "give every ladder its own id")
+            if lid in matchups:
+                # Votes carry one id (matchup_id) and `arena pull`/`--matchup` take one id: the two must not mean two things.
+                d.fail(m["id"], f"{field}.id", f"'{lid}' is already the id of a matchup (line {matchups[lid].line})", "give the ladder an id no matchup uses, e.g. add '-ladder'")
+            id_nodes[lid] = m["id"]
+            members: list[str] = []
+            first_at: dict[str, int] = {}
+            for j, ref_node in enumerate(d.sequence(m["models"], f"{field}.models")):
+                ref = d.string(ref_node, f"{field}.models[{j}]", coerce=True)
+                if ref not in models:
+                    d.fail(ref_node, f"{field}.models[{j}]", f"no model has the id '{ref}'.{suggest(ref, models)}", "use the id of a model listed under models")
+                if ref in first_at:
+                    d.fail(ref_node, f"{field}.models[{j}]", f"'{ref}' is listed twice in this ladder (first as models[{first_at[ref]}])", "list every contender once")
+                first_at[ref] = j
+                members.append(ref)
+            if len(members) < LADDER_MIN_MODELS:
+                d.fail(m["models"], f"{field}.models", f"a ladder needs at least {LADDER_MIN_MODELS} models, this one has {len(members)}", "add contenders (e.g. the big model at another quant, or a smaller model at Q8_0), or write a two-model comparison under matchups instead")
+            budget = None
+            if "budget_gb" in m and not d.is_null(m["budget_gb"]):
+                budget = d.number(m["budget_gb"], f"{field}.budget_gb", minimum=0.0, maximum=100_000.0, min_inclusive=False, why="memory in GB each contender is matched for")
+            description = d.optional_string(m.get("description"), f"{field}.description", coerce=True) or ""
+            out[lid] = Ladder(id=lid, models=tuple(members), description=description, budget_gb=budget, line=d.line(item))
         return out

@@ -113,6 +113,20 @@ class Matchup:
 
 
 @dataclass(frozen=True)
+class Ladder:
+    """Three or more contenders (e.g. one family at several quants plus smaller models at Q8_0) played pair by pair.
+
+    Its votes are stored with matchup_id = the ladder id; which model is "big" in a pair is decided per pair
+    (arena.battle.ladder.pair_roles)."""
+
+    id: str
+    models: tuple[str, ...]  # model ids, in the order written
+    description: str = ""
+    budget_gb: float | None = None  # the memory each contender is matched for
+    line: int | None = None
+
+
+@dataclass(frozen=True)
 class Defaults:
     sampling: Sampling = field(default_factory=Sampling)
     display_policy: DisplayPolicy = DisplayPolicy.PACED
@@ -127,6 +141,7 @@ class Config:
     models: dict[str, ModelSpec]
     matchups: dict[str, Matchup]
     defaults: Defaults = field(default_factory=Defaults)
+    ladders: dict[str, Ladder] = field(default_factory=dict)
 
     def model(self, model_id: str) -> ModelSpec:
         return self.models[model_id]

@@ -25,7 +25,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from arena.engine import logs
 from arena.engine.context import DoesNotFit, fit_messages, reply_room
@@ -40,9 +40,6 @@ from arena.engine.types import (
     Timings,
 )
 from arena.errors import EngineError
-
-if TYPE_CHECKING:
-    from arena.config.types import ModelSpec
 
 GGUF_MAGIC = b"GGUF"
 
@@ -193,18 +190,6 @@ class LocalEngine:
         self._abort_cb: Any = None  # ctypes callbacks must outlive every call into llama.cpp that may use them
         self._no_abort: Any = None
         self._progress_cb: Any = None
-
-    @classmethod
-    def from_spec(cls, spec: ModelSpec, path: str | Path, *, n_threads: int = 1) -> LocalEngine:
-        """Build from a models.yaml entry and its resolved file; the spec's n_threads wins over the argument."""
-        return cls(
-            spec.id,
-            path,
-            chat_format=spec.chat_format,
-            n_ctx=spec.n_ctx,
-            n_threads=spec.n_threads or n_threads,
-            n_gpu_layers=spec.n_gpu_layers,
-        )
 
     # -- Engine protocol -------------------------------------------------------------------------------------------
 

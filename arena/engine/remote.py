@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from arena.engine.context import DoesNotFit, estimate_tokens, fit_messages, reply_room
@@ -34,9 +34,6 @@ from arena.engine.types import (
     Timings,
 )
 from arena.errors import EngineError
-
-if TYPE_CHECKING:
-    from arena.config.types import ModelSpec
 
 log = logging.getLogger("arena.engine.remote")
 
@@ -159,33 +156,6 @@ class RemoteEngine:
         self._conn: http.client.HTTPConnection | None = None
         # The socket itself: http.client drops conn.sock once a "Connection: close" response takes it over.
         self._sock: socket.socket | None = None
-
-    @classmethod
-    def from_spec(cls, spec: ModelSpec, environ: dict[str, str] | None = None) -> RemoteEngine:
-        """Build from a models.yaml entry with a RemoteSource; the key is read from the named environment variable."""
-        import os
-
-        from arena.config.types import RemoteSource
-
-        source = spec.source
-        if not isinstance(source, RemoteSource):
-            raise EngineError(f"Model {spec.id} is not a remote model")
-        env = os.environ if environ is None else environ
-        key = env.get(source.api_key_env) if source.api_key_env else None
-        if source.api_key_env and not key:
-            raise EngineError(
-                f"Model {spec.id} needs an API key in the environment variable {source.api_key_env}, which is not set",
-                f"export {source.api_key_env}=... before starting arena",
-            )
-        return cls(
-            spec.id,
-            source.base_url,
-            source.model,
-            api_key=key,
-            api_key_env=source.api_key_env,
-            timeout_s=source.timeout_s,
-            n_ctx=None,
-        )
 
     # -- Engine protocol -------------------------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""The Textual app: wiring only. Backends (config, store, engine factory) are injected, so tests and `textual serve`
+"""The Textual app: wiring only. Backends (config, store, model backend) are injected, so tests and `textual serve`
 build the same app with their own parts."""
 
 from __future__ import annotations
@@ -10,8 +10,9 @@ from textual.app import App
 from textual.binding import Binding
 
 from arena.battle.runner import TurnRunner
-from arena.battle.session import Contenders, EngineFactory, default_engine_factory
+from arena.battle.lineup import Contenders, Lineup
 from arena.config.types import Config, DisplayPolicy
+from arena.models.backend import Backend, ModelBackend
 from arena.prompts.types import Prompt, Suite
 from arena.store import VoteStore
 from arena.tui import gc_policy
@@ -30,10 +31,11 @@ class ArenaApp(App[None]):
         db_path: Path | str,
         *,
         matchup_id: str | None = None,
+        ladder_id: str | None = None,
         policy: DisplayPolicy | None = None,
         suite: Suite | None = None,
         category: str | None = None,
-        engine_factory: EngineFactory = default_engine_factory,
+        backend: Backend | None = None,
         force: bool = False,
         seed: int | None = None,
         voter: str | None = None,
@@ -43,19 +45,23 @@ class ArenaApp(App[None]):
         self.db_path = Path(db_path)
         self.store = VoteStore(self.db_path)
         self.initial_matchup = matchup_id
+        self.initial_ladder = ladder_id
         self.policy = DisplayPolicy(policy or config.defaults.display_policy)
         self.suite = suite
         self.suite_category = category if suite is not None else None
         self.category = None if suite is not None else category
-        self.engine_factory = engine_factory
+        self.backend: Backend = backend or ModelBackend(config)  # tests replace it whole (see models/backend.py)
         self.force = force
         self.rng = random.Random(seed)
         self.voter = voter
         self.contenders: Contenders | None = None
+        self.lineup: Lineup | None = None  # owns the loaded engines of the open matchup or ladder
         self.active_runner: TurnRunner | None = None  # the turn streaming now, if any (set by the arena screen)
 
     def on_mount(self) -> None:
-        if self.initial_matchup:
+        if self.initial_ladder:
+            self.open_ladder(self.initial_ladder, force=self.force)
+        elif self.initial_matchup:
             self.open_matchup(self.initial_matchup, force=self.force)
         else:
             self.pick_matchup()
@@ -75,6 +81,13 @@ class ArenaApp(App[None]):
         screen = ArenaScreen(matchup_id, force=force)
         self.switch_screen(screen) if self.screen_stack[1:] else self.push_screen(screen)
 
+    def open_ladder(self, ladder_id: str, *, force: bool = False) -> None:
+        from arena.tui.screens.arena import ArenaScreen
+
+        self._drop_contenders()
+        screen = ArenaScreen(ladder_id, force=force, ladder=True)
+        self.switch_screen(screen) if self.screen_stack[1:] else self.push_screen(screen)
+
     def _drop_contenders(self) -> None:
         # Stop and wait for a turn still streaming before freeing its models: unloading a llama.cpp model while a
         # thread generates with it crashes the process (seen: SIGSEGV when quitting mid-answer).
@@ -82,6 +95,9 @@ class ArenaApp(App[None]):
         if runner is not None and runner.running:
             runner.cancel()
             runner.join(timeout=60)
+        if self.lineup is not None:
+            self.lineup.unload()
+            self.lineup = None
         if self.contenders is not None:
             self.contenders.unload()
             self.contenders = None

@@ -13,19 +13,25 @@ from arena.models.facts import (  # same units as `arena models`
     format_params,
 )
 
-# What the matchup's slots claim, shown only when no facts say otherwise (e.g. a remote model), and marked as a claim.
-ROLE_LABEL = {"big": "big model, harsh quant, says models.yaml", "small": "small model, light quant, says models.yaml"}
+# What the pair's slots claim, shown only when no facts say otherwise (e.g. a remote model), and marked as a claim.
+ROLE_LABEL = {
+    "big": "big model, harsh quant, says models.yaml",
+    "small": "small model, light quant, says models.yaml",
+    "harsh": "harsher quant, same size, says models.yaml",  # a ladder pair of one model at two quants
+    "light": "lighter quant, same size, says models.yaml",
+}
 
 
-def reveal_role(facts: Mapping[str, ModelFacts], matchup: Matchup, model_id: str) -> str:
+def reveal_role(facts: Mapping[str, ModelFacts], matchup: Matchup, model_id: str, fallback: str | None = None) -> str:
     """The true words for this contender ("bigger model, more bits/weight"), from both models' facts
-    (arena.models.compare); the slot's own wording only when the facts are missing."""
+    (arena.models.compare); the slot's own wording (or `fallback`, e.g. a ladder's harsh/light) only when the facts
+    are missing."""
     from arena.models.contenders import compare_facts
 
     comparison = compare_facts(facts, matchup.big, matchup.small)
     if comparison is not None and comparison.size is not None and comparison.precision is not None:
         return comparison.role(model_id)
-    return "big" if model_id == matchup.big else "small"
+    return fallback or ("big" if model_id == matchup.big else "small")
 
 
 def human_params(n: int | None) -> str:

@@ -10,8 +10,12 @@ import threading
 import time
 from collections.abc import Iterator
 
-from arena.config.types import Config, ModelSpec
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from arena.config.types import ModelSpec
 from arena.engine.types import ChatParams, Event, Finished, Message, ProgressCallback, TextDelta, Timings
+from arena.records import ModelFacts
 
 
 class FakeEngine:
@@ -61,8 +65,29 @@ class FakeEngine:
         self._cancel.set()
 
 
-def fake_factory(answers: dict[str, str], *, delay_s: float = 0.0):
-    def factory(spec: ModelSpec, config: Config, threads: int) -> FakeEngine:
-        return FakeEngine(spec.id, answers.get(spec.id, f"Answer from {spec.id}."), delay_s=delay_s)
+@dataclass
+class FakeBackend:
+    """Replaces the whole model backend (arena.models.backend.Backend) for layout tests: scripted engines, facts from
+    the spec, every model present, and a memory preflight that always passes (recorded, so tests see it ran)."""
 
-    return factory
+    answers: dict[str, str] = field(default_factory=dict)
+    delay_s: float = 0.0
+    piece: int = 8
+    preflights: list[list[str]] = field(default_factory=list)
+
+    def engine_for(self, spec: ModelSpec) -> FakeEngine:
+        return FakeEngine(spec.id, self.answers.get(spec.id, f"Answer from {spec.id}."), piece=self.piece, delay_s=self.delay_s)
+
+    def facts_for(self, spec: ModelSpec) -> ModelFacts:
+        return ModelFacts(id=spec.id, name=spec.name, source="test", quant_type=spec.quant)
+
+    def is_present(self, spec: ModelSpec) -> bool:
+        return True
+
+    def preflight(self, specs: Sequence[ModelSpec], *, force: bool = False) -> str | None:
+        self.preflights.append([s.id for s in specs])
+        return None
+
+
+def fake_backend(answers: dict[str, str], *, delay_s: float = 0.0, piece: int = 8) -> FakeBackend:
+    return FakeBackend(dict(answers), delay_s=delay_s, piece=piece)

@@ -1,4 +1,4 @@
-"""The arena: one matchup, blind rounds, votes, reveals.
+"""The arena: one matchup or ladder, blind rounds, votes, reveals.
 
 The screen is a thin shell: `arena.battle` holds the round state and runs the engines; this file only loads models in a
 worker, forwards keys, and draws what the pacer says is visible (polled at REFRESH_HZ, so the cost of drawing does not
@@ -24,7 +24,8 @@ from arena.battle.pacing import Pacer
 from arena.records import BattleRecord, ModelFacts, Vote
 from arena.battle.round import Round
 from arena.battle.runner import TurnRunner
-from arena.battle.session import Contenders, load_contenders, save_vote
+from arena.battle.lineup import LoadProgress, Lineup
+from arena.battle.session import Contenders, save_vote
 from arena.config.types import DisplayPolicy
 from arena.errors import ArenaError
 from arena.prompts.types import UNCATEGORIZED, Prompt
@@ -38,6 +39,16 @@ if TYPE_CHECKING:
 REFRESH_HZ = 10  # each append re-renders Markdown: 10 Hz looks smooth and leaves the UI thread room for keys
 POLICY_CYCLE = (DisplayPolicy.PACED, DisplayPolicy.WHOLE, DisplayPolicy.LIVE)
 VOTE_KEYS = {"vote_a": Vote.A, "vote_b": Vote.B, "vote_tie": Vote.TIE, "vote_bad": Vote.BOTH_BAD}
+
+
+def _one_bar(progress: LoadProgress, todo: list[str]) -> LoadProgress:
+    """Progress of several model loads as one anonymous bar ("next"): a ladder must not say which models load."""
+
+    def report(model_id: str, fraction: float, message: str) -> None:
+        done = todo.index(model_id) if model_id in todo else 0
+        progress("next", (done + fraction) / max(1, len(todo)), message)
+
+    return report
 
 
 class ArenaScreen(Screen[None]):
@@ -63,10 +74,13 @@ class ArenaScreen(Screen[None]):
 
     policy: reactive[DisplayPolicy] = reactive(DisplayPolicy.PACED, init=False)
 
-    def __init__(self, matchup_id: str, *, force: bool = False) -> None:
+    def __init__(self, matchup_id: str, *, force: bool = False, ladder: bool = False) -> None:
         super().__init__()
-        self.matchup_id = matchup_id
+        self.matchup_id = matchup_id  # a matchup id, or with ladder=True a ladder id (the votes' matchup_id either way)
+        self.ladder = ladder
         self.force = force
+        self.lineup: Lineup | None = None  # created on mount; the app owns it (and so the loaded engines)
+        self._preparing = False  # a ladder is loading the next round's pair
         self.contenders: Contenders | None = None
         self.round: Round | None = None
         self.runner: TurnRunner | None = None
@@ -88,9 +102,14 @@ class ArenaScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
         with Vertical(id="loading"):
-            for model_id in self._model_ids():
-                yield Static(Text(f"Loading {self._model_name(model_id)}"), classes="load-label")
-                yield ProgressBar(total=1.0, show_eta=False, id=f"load-{self._slug(model_id)}")
+            if self.ladder:
+                # Which pair a ladder round plays is part of the blind: one bar, no names.
+                yield Static(Text("Loading the models of the next round…"), classes="load-label")
+                yield ProgressBar(total=1.0, show_eta=False, id="load-next")
+            else:
+                for model_id in self._model_ids():
+                    yield Static(Text(f"Loading {self._model_name(model_id)}"), classes="load-label")
+                    yield ProgressBar(total=1.0, show_eta=False, id=f"load-{self._slug(model_id)}")
         yield Static("", id="round-info")
         with Horizontal(id="panes"):
             yield AnswerPane("A", id="pane-a")
@@ -118,6 +137,12 @@ class ArenaScreen(Screen[None]):
         self.query_one("#prompt", Input).disabled = True
         self._set_vote_bar(Text("Loading models…", style="dim"))
         self.set_interval(1 / REFRESH_HZ, self._refresh_panes)
+        app = self.arena_app
+        if self.ladder:
+            self.lineup = Lineup.for_ladder(app.config, self.matchup_id, app.backend, force=self.force, rng=app.rng)
+        else:
+            self.lineup = Lineup.for_matchup(app.config, self.matchup_id, app.backend, force=self.force)
+        app.lineup = self.lineup
         pane_a, pane_b = self._panes()
         self.watch(pane_a, "scroll_y", lambda y: self._mirror_scroll(pane_b, y), init=False)
         self.watch(pane_b, "scroll_y", lambda y: self._mirror_scroll(pane_a, y), init=False)
@@ -131,7 +156,8 @@ class ArenaScreen(Screen[None]):
 
     def _update_subtitle(self) -> None:
         note = " (NOT speed-blind)" if self.policy is DisplayPolicy.LIVE else ""
-        self.sub_title = f"matchup {self.matchup_id} · display {self.policy.value}{note}"
+        kind = "ladder" if self.ladder else "matchup"
+        self.sub_title = f"{kind} {self.matchup_id} · display {self.policy.value}{note}"
 
     def watch_policy(self) -> None:
         self._update_subtitle()
@@ -150,10 +176,14 @@ class ArenaScreen(Screen[None]):
                 last[model_id] = fraction
                 app.call_from_thread(self._set_progress, model_id, fraction)
 
+        lineup = self.lineup
+        assert lineup is not None
         try:
-            contenders = load_contenders(
-                app.config, self.matchup_id, force=self.force, progress=progress, engine_factory=app.engine_factory
-            )
+            # A ladder draws its next pair from the votes so far (all matchups: the ranking pools them), then loads
+            # what the pair lacks; a matchup loads its one pair once.
+            pair = lineup.draw(app.store.aggregate() if lineup.is_ladder else ())
+            report = _one_bar(progress, lineup.missing(pair)) if lineup.is_ladder else progress
+            contenders = lineup.prepare(pair, report)
         except ArenaError as exc:
             app.call_from_thread(self._show_load_error, exc)
             return
@@ -161,30 +191,53 @@ class ArenaScreen(Screen[None]):
             app.call_from_thread(self._show_load_error, ArenaError(f"Loading the models failed: {exc!r}", "see the log; try `arena check` and `arena models`"))
             return
         if worker.is_cancelled:
-            contenders.unload()
+            lineup.unload()
             return
         app.call_from_thread(self._loaded, contenders)
 
     def _set_progress(self, model_id: str, fraction: float) -> None:
         try:
-            self.query_one(f"#load-{self._slug(model_id)}", ProgressBar).update(progress=fraction)
+            bar_id = "load-next" if self.ladder else f"load-{self._slug(model_id)}"
+            self.query_one(f"#{bar_id}", ProgressBar).update(progress=fraction)
         except Exception:
             pass
 
     def _show_load_error(self, exc: ArenaError) -> None:
         self._load_error = exc
+        self._preparing = False
         hint = "  [m] pick another matchup"
-        if "--force" in (exc.fix or "") or "force" in exc.render().lower():
+        if getattr(exc, "can_force", False) or "--force" in (exc.fix or "") or "force" in exc.render().lower():
             hint += "  [f] load anyway"
         self._set_vote_bar(Text(exc.render() + "\n" + hint, style="bold red"))
         self.notify(exc.render(), title="Cannot load this matchup", severity="error", timeout=15)
 
     def _loaded(self, contenders: Contenders) -> None:
+        first = self.contenders is None and not self._preparing
         self.contenders = contenders
         self.arena_app.contenders = contenders
-        self.query_one("#loading").remove()  # gone, not hidden: it names the models, the arena must not
+        self._preparing = False
+        if self.ladder:
+            self.query_one("#loading").display = False  # kept for the next pair: its one bar names no model
+        else:
+            self.query_one("#loading").remove()  # gone, not hidden: it names the models, the arena must not
         self.query_one("#panes").display = True
+        if first and self.lineup is not None and self.lineup.note:
+            self.notify(self.lineup.note, title="Note", timeout=10)
         self.call_later(self.start_round)
+
+    def _prepare_next_pair(self) -> None:
+        """A ladder round: draw the next pair and load what it lacks (in the worker), then start the round."""
+        self._preparing = True
+        self.contenders = None
+        self.round = None
+        self.pacer = None
+        self.query_one("#load-next", ProgressBar).update(progress=0.0)
+        self.query_one("#loading").display = True
+        self.query_one("#panes").display = False
+        self.query_one("#prompt", Input).disabled = True
+        self._set_vote_bar(Text("Preparing the next round…", style="dim"))
+        self.refresh_bindings()
+        self._load()
 
     # --- rounds ------------------------------------------------------------------------------------------------------
     async def start_round(self) -> None:
@@ -193,7 +246,7 @@ class ArenaScreen(Screen[None]):
         if self.runner is not None and self.runner.running:
             return
         config = app.config
-        matchup = config.matchups[self.matchup_id]
+        matchup = self.contenders.matchup  # a ladder: this round's pair (record id = the ladder id)
         sampling = {mid: config.sampling_for(mid) for mid in (matchup.big, matchup.small)}
         self.prompt = app.next_suite_prompt(self.matchup_id)
         category = self.prompt.category if self.prompt else (app.category or UNCATEGORIZED)
@@ -395,7 +448,9 @@ class ArenaScreen(Screen[None]):
         for side, pane in enumerate(self._panes()):
             model_id = self.round.models[side]
             facts: ModelFacts = self.contenders.facts.get(model_id) or ModelFacts(id=model_id, name=model_id, source="")
-            role = reveal_role(self.contenders.facts, self.round.matchup, model_id)  # what the files say, not the slot
+            # What the files say, not the slot; a ladder's own wording (harsh/light of one size) only without facts.
+            fallback = self.lineup.role_of(self.round.matchup, model_id) if self.lineup else None
+            role = reveal_role(self.contenders.facts, self.round.matchup, model_id, fallback)
             side_rec = record.side_a if side == 0 else record.side_b
             await pane.reveal(reveal_title(facts, role), reveal_body(facts, role, side_rec))
             pane.border_subtitle = "revealed"
@@ -429,6 +484,9 @@ class ArenaScreen(Screen[None]):
                 self._skip_armed = True
                 return
         self._skip_armed = False
+        if self.lineup is not None and self.lineup.is_ladder:
+            self._prepare_next_pair()
+            return
         await self.start_round()
 
     def action_focus_prompt(self) -> None:
@@ -480,7 +538,10 @@ class ArenaScreen(Screen[None]):
         self.arena_app.pick_matchup()
 
     def action_force_load(self) -> None:
-        self.arena_app.open_matchup(self.matchup_id, force=True)
+        if self.ladder:
+            self.arena_app.open_ladder(self.matchup_id, force=True)
+        else:
+            self.arena_app.open_matchup(self.matchup_id, force=True)
 
     def on_unmount(self) -> None:
         if self.runner is not None:

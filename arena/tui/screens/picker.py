@@ -1,4 +1,4 @@
-"""Pick a matchup: each row says what the two models are, the memory budget, and whether the files are on disk."""
+"""Pick a matchup or a ladder: each row says what the models are, the memory budget, and whether the files are on disk."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
-from arena.config.types import Config, DerivedSource, Matchup, PackageSource, RemoteSource
+from arena.config.types import Config, DerivedSource, Ladder, Matchup, PackageSource, RemoteSource
 
 if TYPE_CHECKING:
     from arena.tui.app import ArenaApp
@@ -67,6 +67,22 @@ def matchup_row(config: Config, matchup: Matchup, cache: dict[str, Any] | None =
     return t
 
 
+def ladder_row(config: Config, ladder: Ladder) -> Text:
+    t = Text()
+    t.append(f"{ladder.id}", style="bold")
+    t.append(f"  ladder of {len(ladder.models)}", style="magenta")
+    if ladder.budget_gb:
+        t.append(f"  ~{ladder.budget_gb:g} GB each", style="cyan")
+    for model_id in ladder.models:
+        spec = config.model(model_id)
+        t.append("\n  ")
+        t.append(spec.label)
+        t.append(f"  [{presence(config, model_id)}]", style="dim")
+    if ladder.description:
+        t.append("\n  " + ladder.description.strip().splitlines()[0], style="italic dim")
+    return t
+
+
 class PickerScreen(Screen[None]):
     BINDINGS = [Binding("s", "stats", "Stats"), Binding("question_mark", "help", "Help")]
 
@@ -77,7 +93,7 @@ class PickerScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(
-            Text("Pick a matchup (Enter). Models not on disk need `arena pull MATCHUP` first.", style="bold"),
+            Text("Pick a matchup or a ladder (Enter). Models not on disk need `arena pull ID` first.", style="bold"),
             id="picker-help",
         )
         yield OptionList(id="matchups")
@@ -92,13 +108,18 @@ class PickerScreen(Screen[None]):
         for m in config.matchups.values():
             options.add_option(Option(matchup_row(config, m, cache), id=m.id))
             options.add_option(None)
+        for lad in config.ladders.values():
+            options.add_option(Option(ladder_row(config, lad), id=lad.id))
+            options.add_option(None)
         options.highlighted = 0
         if self.arena_app.config.defaults.matchup in self.arena_app.config.matchups:
             options.highlighted = options.get_option_index(self.arena_app.config.defaults.matchup)
         options.focus()
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        if event.option.id:
+        if event.option.id in self.arena_app.config.ladders:
+            self.arena_app.open_ladder(event.option.id)
+        elif event.option.id:
             self.arena_app.open_matchup(event.option.id)
 
     def action_stats(self) -> None:
