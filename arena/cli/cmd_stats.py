@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from arena import paths
+from arena.cli import ladder_stats
 from arena.records import ModelFacts
 from arena.errors import ArenaError, UsageError
 from arena.stats.bradley_terry import DEFAULT_ROUNDS, DEFAULT_SEED
@@ -38,6 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--json", action="store_true", help="print JSON instead of tables")
     p.add_argument("--rounds", type=int, default=DEFAULT_ROUNDS, metavar="N", help=f"bootstrap rounds for rating CIs (default {DEFAULT_ROUNDS}; 0: none)")
     p.add_argument("--seed", type=int, default=DEFAULT_SEED, metavar="N", help=f"bootstrap seed (default {DEFAULT_SEED})")
+    ladder_stats.add_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -109,6 +111,11 @@ def collect(args: argparse.Namespace, db: Path) -> list[tuple[Report, ChecksSumm
 
 def run(args: argparse.Namespace) -> int:
     from arena.store import Filters
+
+    if ladder_stats.requested(args):
+        return ladder_stats.run(args)
+    if args.plot:
+        raise UsageError("--plot draws a ladder's chart", "add --ladder ID (from models.yaml) or --models id1,id2,id3")
 
     if args.rounds < 0:
         raise UsageError(f"--rounds {args.rounds} is negative", "give 0 (no bootstrap) or a positive number such as 1000")
