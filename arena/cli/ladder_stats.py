@@ -145,7 +145,7 @@ def run(args: argparse.Namespace) -> int:
     Filters(**_filters_dict(args)).where()  # UsageError for a bad --since/--until even without a database
     db = Path(args.db).expanduser() if args.db else paths.default_db_path()
     report = build(args, db)
-    title = f"Ladder {_visible(report.ladder_id)}" if report.ladder_id else "Ranking"
+    title = f"Ladder {_visible(report.ladder_id)}: rating against bits per weight" if report.ladder_id else "Rating against bits per weight"
     if plot_file is not None:
         save_chart(chart_data(report.overall, title), plot_file)
     if args.json:

@@ -73,3 +73,24 @@ def seed_ladder(store, n: int, seed: int = 0, ladder: Mapping[str, tuple[str, st
     ratings = truth(ladder)
     for i in range(n):
         store.record_vote(ladder_record(i, rng, ratings), facts)
+
+
+def _main(argv: list[str] | None = None) -> int:
+    """`python -m arena.store.synthetic_ladder DB --votes N`: a synthetic ladder DB to try `arena stats --models` on."""
+    import argparse
+
+    from arena.store import VoteStore
+
+    p = argparse.ArgumentParser(prog="python -m arena.store.synthetic_ladder", description=_main.__doc__)
+    p.add_argument("db")
+    p.add_argument("--votes", type=int, default=3000)
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args(argv)
+    with VoteStore(args.db) as store:
+        seed_ladder(store, args.votes, seed=args.seed)
+    print(",".join(LADDER))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main())
