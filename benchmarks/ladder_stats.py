@@ -95,10 +95,11 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--votes", type=int, default=1_000_000)
     p.add_argument("--dir", type=Path, default=None, help="work folder (default: a temp dir, deleted afterwards)")
+    p.add_argument("--db", type=Path, default=None, help="keep the DB here and reuse it if it exists (saves the build)")
     args = p.parse_args()
     tmp = tempfile.TemporaryDirectory(prefix="arena-ladder-bench-", dir=args.dir)
-    db = Path(tmp.name) / "ladder.db"
-    load_s = build_db(db, args.votes)
+    db = args.db or Path(tmp.name) / "ladder.db"
+    load_s = build_db(db, args.votes) if not db.exists() else 0.0
     print(f"# {args.votes:,} votes, {N_MODELS} models, 45 pairs (one matchup id each), built in {load_s:.0f} s; "
           f"DB {db.stat().st_size / 2**20:,.0f} MB", flush=True)  # fmt: skip
     models = ",".join(ladder_spec())

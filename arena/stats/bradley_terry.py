@@ -155,8 +155,8 @@ def fit_pairs(
 
     def loss(t: np.ndarray) -> np.ndarray:
         d = t @ incidence.T  # (R, P) strength differences
-        # -[w log sigma(d) + (n-w) log sigma(-d)], computed stably with logaddexp
-        return (wins * np.logaddexp(0.0, -d) + losses * np.logaddexp(0.0, d)).sum(axis=1) + 0.5 * ridge * (t * t).sum(axis=1)
+        # -[w log sigma(d) + (n-w) log sigma(-d)] = n softplus(-d) + (n-w) d, since softplus(d) = softplus(-d) + d
+        return (total * np.logaddexp(0.0, -d) + losses * d).sum(axis=1) + 0.5 * ridge * (t * t).sum(axis=1)
 
     current = loss(theta)
     for _ in range(100):
@@ -252,12 +252,21 @@ def fit(
     samples = None
     if rounds > 0 and n_models >= 2 and cells.count.sum() > 0:
         rng = np.random.default_rng(seed)
-        # Dirichlet(counts + prior): each cell's count and each pair's two prior pseudo-wins get their own Gamma weight.
-        weights = rng.standard_gamma(cells.count, size=(rounds, len(cells.count)))
-        prior_first = rng.standard_gamma(prior, size=(rounds, len(pairs.first))) if prior > 0 else 0.0
-        prior_second = rng.standard_gamma(prior, size=(rounds, len(pairs.first))) if prior > 0 else 0.0
-        boot_wins = weights @ pairs.share + prior_first
-        boot_total = weights @ pairs.member + prior_first + prior_second
+        # Dirichlet(counts + prior) over cells, drawn as independent Gamma(shape, 1) weights. A sum of Gammas is a Gamma
+        # of the summed shapes, so cells with the same pair and the same score for the pair's first model are merged
+        # first (both pane orders, all categories), and each side's prior goes into its win cell: identical in
+        # distribution, and 3 draws per pair instead of one per cell plus two per pair.
+        pair_of = np.argmax(pairs.member, axis=1)  # each cell's pair
+        score_first = np.where(cells.i == pairs.first[pair_of], cells.score, 1.0 - cells.score)
+        n_pairs = len(pairs.first)
+        won = np.bincount(pair_of, cells.count * (score_first == 1.0), n_pairs) + prior
+        lost = np.bincount(pair_of, cells.count * (score_first == 0.0), n_pairs) + prior
+        tied = np.bincount(pair_of, cells.count * (score_first == 0.5), n_pairs)
+        g_won = rng.standard_gamma(won, size=(rounds, n_pairs))
+        g_lost = rng.standard_gamma(lost, size=(rounds, n_pairs))
+        g_tied = rng.standard_gamma(np.maximum(tied, 1e-300), size=(rounds, n_pairs)) * (tied > 0)
+        boot_wins = g_won + 0.5 * g_tied
+        boot_total = g_won + g_lost + g_tied
         samples = _to_elo(fit_pairs(n_models, pairs.first, pairs.second, boot_wins, boot_total, ridge, start=theta))
     return Fit(models=cells.models, point=_to_elo(theta), samples=samples, votes=votes.astype(np.int64), mle=exists)
 
