@@ -110,3 +110,22 @@ def test_ladder_id_is_looked_up_in_the_config(db: Path, capsys: pytest.CaptureFi
     data = _json(capsys, ["--db", str(db), "stats", "--ladder", "qwen-ladder", "--json", "--rounds", "50"])
     assert data["ladder"]["id"] == "qwen-ladder" and [m["id"] for m in data["ladder"]["models"]] != []
     assert sorted(m["id"] for m in data["ladder"]["models"]) == sorted(MODELS[:5])
+
+
+def test_untrusted_names_are_made_visible(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # A GGUF whose name and quant type carry escape sequences: the text and the chart show them, never emit them.
+    import random
+    from dataclasses import replace
+
+    path = tmp_path / "evil.db"
+    facts = ladder_facts()
+    evil = MODELS[1]
+    facts[evil] = replace(facts[evil], name="Evil \x1b]0;pwned\x07 Q4", quant_type="Q4\x1b[31m")
+    rng = random.Random(1)
+    with VoteStore(path) as store:
+        for i in range(200):
+            store.record_vote(ladder_record(i, rng, truth()), facts)
+    assert main(["--config", str(tmp_path / "none.yaml"), "--db", str(path), "stats", "--models", ",".join(MODELS), "--rounds", "20", "--plot"]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b]" not in out and "\x07" not in out and "\x1b[31m" not in out
+    assert "Evil \u241b]0;pwned\u2407 Q4" in out

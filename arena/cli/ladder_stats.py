@@ -17,7 +17,7 @@ from typing import Any
 from arena import paths
 from arena.errors import UsageError
 from arena.stats.chart import FILE_SUFFIXES, chart_data, render_terminal, save_chart
-from arena.stats.ladder import LadderReport, LadderResult, ladder_report, params_text
+from arena.stats.ladder import LadderReport, LadderResult, ladder_report, params_text, safe_facts
 
 try:  # the one sanitizer for untrusted text (YAML names, stored model names, ids) on its way to the terminal
     from arena.untrusted import visible as _visible  # type: ignore[import-not-found,unused-ignore]
@@ -75,14 +75,14 @@ def build(args: argparse.Namespace, db: Path) -> LadderReport:
     if args.matchup:
         raise UsageError("--matchup cannot be combined with --ladder/--models", "a ladder ranking pools every matchup; drop --matchup")
     ladder_id, models, config = _models(args)
-    families = {m: spec.family for m, spec in (config.models.items() if config else [])}
+    families = {m: _visible(spec.family) if spec.family else None for m, spec in (config.models.items() if config else [])}
     facts: dict[str, Any] = {}
     rows = []
     labels: dict[str, str] = {}
     if db.is_file():  # a stats query must not create an empty database as a side effect
         with VoteStore(db, create=False) as store:
             rows = store.aggregate(Filters(**_filters_dict(args)))
-            facts = store.models()
+            facts = safe_facts(store.models(), _visible)
             labels = _labels(args.config, facts)
     elif config is not None:
         labels = {m: spec.label for m, spec in config.models.items()}

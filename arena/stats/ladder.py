@@ -15,8 +15,8 @@ inside the tested range counts as beyond the end it lies past, so such an end is
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -112,6 +112,15 @@ class LadderReport:
             **self.overall.to_dict(),
             "by_category": {name: result.to_dict() for name, result in self.categories.items()},
         }
+
+
+def safe_facts(facts: Mapping[str, ModelFacts], visible: Callable[[str], str]) -> dict[str, ModelFacts]:
+    """Facts with the strings that reach a screen (name, quant type, architecture: from GGUF headers, untrusted) passed
+    through the shell's sanitizer `visible`."""
+    return {
+        model: replace(fact, **{k: visible(v) for k, v in (("name", fact.name), ("quant_type", fact.quant_type), ("architecture", fact.architecture)) if isinstance(v, str)})
+        for model, fact in facts.items()
+    }
 
 
 def _capital(text: str) -> str:

@@ -15,7 +15,7 @@ from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
 from arena.stats.chart import ChartData, chart_data, draw_plotext
-from arena.stats.ladder import LadderReport, ladder_report, params_text
+from arena.stats.ladder import LadderReport, ladder_report, params_text, safe_facts
 from arena.store import Filters, VoteStore
 
 try:  # the one sanitizer for untrusted text (names from YAML and the DB)
@@ -62,12 +62,13 @@ def category_text(report: LadderReport) -> Text:
 
 def build_report(store: VoteStore, config: Any, models: Sequence[str], ladder_id: str | None, include_leaks: bool) -> LadderReport:
     """The same report as `arena stats --ladder` (labels and families from the config, facts from the store)."""
-    labels = {m: fact.name for m, fact in store.models().items() if fact.name}
+    facts = safe_facts(store.models(), _visible)
+    labels = {m: fact.name for m, fact in facts.items() if fact.name}
     labels.update({m: spec.label for m, spec in config.models.items()})
-    families = {m: spec.family for m, spec in config.models.items()}
+    families = {m: _visible(spec.family) if spec.family else None for m, spec in config.models.items()}
     rows = store.aggregate(Filters(include_leaks=include_leaks))
     safe = {m: _visible(labels.get(m, m)) for m in models}
-    return ladder_report(rows, models, store.models(), safe, families, ladder_id=ladder_id)
+    return ladder_report(rows, models, facts, safe, families, ladder_id=ladder_id)
 
 
 class LadderSection(Vertical):
