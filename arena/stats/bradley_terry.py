@@ -173,8 +173,12 @@ def fit_pairs(
             if not worse.any():
                 break
             scale = np.where(worse, 0.5 * scale, scale)
-        moved = np.abs(scale[:, None] * step).max()
-        theta, current = candidate, np.minimum(new, current)
+        # Convergence on the centred step: along "all ratings + c" the Hessian is only the TINY ridge, so rounding noise
+        # in the gradient (large vote counts) moves the mean by ~1e-3 per step forever; the mean is removed anyway.
+        moved_step = scale[:, None] * step
+        moved = np.abs(moved_step - moved_step.mean(axis=1, keepdims=True)).max()
+        candidate = candidate - candidate.mean(axis=1, keepdims=True)
+        theta, current = candidate, loss(candidate)
         if moved < 1e-9:
             break
     return theta - theta.mean(axis=1, keepdims=True)
