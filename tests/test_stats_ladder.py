@@ -124,3 +124,25 @@ def test_per_category_ladders_are_fits_on_that_category_only() -> None:
         alone = rank_ladder([r for r in rows if r.category == name], LADDER, FACTS, rounds=200, seed=1, category=name)
         assert [(e.id, e.rating, e.ci_low) for e in result.entries] == [(e.id, e.rating, e.ci_low) for e in alone.entries]
         assert result.sentence == alone.sentence
+
+
+def test_chart_data_and_drawing(tmp_path) -> None:
+    from arena.stats.chart import chart_data, render_terminal, save_chart
+
+    result = rank_ladder(_rows(), LADDER, FACTS, rounds=100, seed=2)
+    chart = chart_data(result, "Ladder test")
+    assert [p.bpw for p in chart.curve] == [3.0, 4.0, 5.0]  # the big family, ascending bits per weight
+    assert [b.label for b in chart.bands] == ["Small Q8_0"]
+    for point in chart.curve:
+        entry = next(e for e in result.entries if e.bits_per_weight == point.bpw and e.series == result.big_series)
+        assert (point.rating, point.low, point.high) == (entry.rating, entry.ci_low, entry.ci_high)
+    assert chart.x_range[0] < 3.0 and chart.x_range[1] > 5.0 and chart.sentence == result.sentence
+    text = render_terminal(chart, width=80, height=20, color=False)
+    assert "bits per weight" in text and "Q3" in text and "\x1b" not in text
+    save_chart(chart, tmp_path / "c.svg")
+    assert "<svg" in (tmp_path / "c.svg").read_text()[:500]
+    # nothing rated yet: still drawable as an empty frame with a note
+    empty = chart_data(rank_ladder([], LADDER, FACTS), "Empty")
+    assert not empty.drawable and "no rated models yet" in render_terminal(empty, 60, 15, color=False)
+    save_chart(empty, tmp_path / "e.png")
+    assert (tmp_path / "e.png").read_bytes()[:4] == b"\x89PNG"
