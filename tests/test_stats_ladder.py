@@ -146,3 +146,12 @@ def test_chart_data_and_drawing(tmp_path) -> None:
     assert not empty.drawable and "no rated models yet" in render_terminal(empty, 60, 15, color=False)
     save_chart(empty, tmp_path / "e.png")
     assert (tmp_path / "e.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_sentences_without_a_curve_or_a_band() -> None:
+    rows = [AggRow("q4", "small", "A", "c", 3), AggRow("q4", "small", "B", "c", 2)]
+    no_curve = rank_ladder(rows, ["q4", "small"], FACTS, rounds=50)
+    assert no_curve.big_series is None and no_curve.sentence.startswith("No curve to draw")
+    family_only = rank_ladder([AggRow("q4", "q3", "A", "c", 3), AggRow("q3", "q4", "A", "c", 2)], ["q4", "q3"], FACTS, rounds=50)
+    assert family_only.sentence.startswith("No reference band")
+    assert rank_ladder([], ["q4", "small"], FACTS).sentence.startswith("Not enough votes yet")

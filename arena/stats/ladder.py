@@ -81,7 +81,11 @@ class LadderResult:
     @property
     def sentence(self) -> str:
         if not self.crossovers:
-            return _capital(NOT_ENOUGH) + ": the chart needs votes on at least two quants of one model and one other model."
+            if self.votes == 0:  # facts (bits per weight) are stored with votes: before the first, nothing is known
+                return _capital(NOT_ENOUGH) + ": the chart needs votes on two or more quants of one model and on another model."
+            if self.big_series is None:
+                return "No curve to draw: no model has two or more quants with known bits per weight among these models."
+            return "No reference band: every model here is a quant of the same model."
         return " ".join(c.sentence for c in self.crossovers)
 
     def entry(self, model: str) -> LadderEntry:
