@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from arena import paths
-from arena.errors import UsageError
+from arena.errors import ArenaError, UsageError
 from arena.stats.chart import FILE_SUFFIXES, chart_data, render_terminal, save_chart
 from arena.stats.ladder import LadderReport, LadderResult, ladder_report, params_text, safe_facts
 
@@ -63,7 +63,7 @@ def _models(args: argparse.Namespace) -> tuple[str | None, list[str], Any]:
         raise UsageError(f"--models {_visible(repr(args.models))} names fewer than two models", "give two or more ids separated by commas")
     try:
         config = load_config(config_path)
-    except Exception:  # labels and families are a nicety for an ad-hoc ranking
+    except (ArenaError, OSError):  # labels and families are a nicety for an ad-hoc ranking: the votes carry the ids
         config = None
     return None, ids, config
 
