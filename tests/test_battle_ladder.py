@@ -4,14 +4,12 @@ pair is "big", and the Lineup that keeps, loads and unloads real llama.cpp engin
 from __future__ import annotations
 
 import random
-from collections import Counter
 from itertools import combinations
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from arena.battle.ladder import FLOOR_SHARE, choose_pair, pair_roles, pair_weights, params_from_label, tally
+from arena.battle.ladder import pair_roles, params_from_label
 from arena.battle.lineup import Lineup
 from arena.config.loader import load_config
 from arena.config.types import Config
@@ -26,83 +24,7 @@ from tests.support.synthetic_gguf import write_synthetic_gguf
 MODELS = ["m1", "m2", "m3", "m4"]
 
 
-def beta_var(a: float, b: float) -> float:
-    """Independent reference: the variance of Beta(a, b) by numerical integration of its density on a fine grid."""
-    x = np.linspace(0.0, 1.0, 200_001)
-    density = x ** (a - 1) * (1 - x) ** (b - 1)
-    density /= np.trapezoid(density, x)
-    mean = np.trapezoid(x * density, x)
-    return float(np.trapezoid((x - mean) ** 2 * density, x))
 PAIRS = list(combinations(MODELS, 2))
-
-
-# -- pair choice (pure) ------------------------------------------------------------------------------------------------
-
-
-def test_tally_counts_either_side_and_ties_as_half() -> None:
-    rows = [
-        AggRow("m1", "m2", "A", "code", 3),  # m1 left, wins
-        AggRow("m2", "m1", "A", "code", 2),  # m2 left, wins
-        AggRow("m2", "m1", "B", "math", 1),  # m1 right, wins
-        AggRow("m1", "m2", "tie", "code", 2),
-        AggRow("m2", "m1", "both_bad", "code", 2),
-        AggRow("m1", "m9", "A", "code", 50),  # a model outside the ladder: ignored
-    ]
-    t = tally(rows, PAIRS)[("m1", "m2")]
-    assert t.votes == 10 and t.first_wins == pytest.approx(3 + 1 + 1 + 1) and t.second_wins == pytest.approx(4)
-    assert tally(rows, PAIRS)[("m1", "m3")].votes == 0
-
-
-def test_weights_are_beta_posterior_variances_with_a_floor() -> None:
-    rows = [AggRow("m1", "m2", "A", "c", 7), AggRow("m1", "m2", "B", "c", 5), AggRow("m3", "m4", "A", "c", 40)]
-    rows += [AggRow(a, b, "A", "c", 1) for a, b in PAIRS if (a, b) not in {("m1", "m2"), ("m3", "m4")}]
-    tallies = tally(rows, PAIRS)
-    weights = pair_weights(tallies)
-    # Beta(1 + wins, 1 + losses): the posterior of P(first wins) under a uniform prior.
-    assert weights[("m1", "m2")] == pytest.approx(beta_var(8, 6), rel=1e-4)
-    top = max(beta_var(1 + t.first_wins, 1 + t.second_wins) for t in tallies.values())
-    assert weights[("m3", "m4")] == pytest.approx(max(beta_var(41, 1), FLOOR_SHARE * top), rel=1e-4)
-    assert weights[("m3", "m4")] == pytest.approx(FLOOR_SHARE * top, rel=1e-4)  # that settled pair is on the floor
-
-
-def test_every_unvoted_pair_comes_before_any_repeat() -> None:
-    rng = random.Random(1)
-    rows: list[AggRow] = []
-    seen = []
-    for _ in range(len(PAIRS)):
-        a, b = choose_pair(MODELS, rows, PAIRS, rng)
-        seen.append((a, b))
-        rows.append(AggRow(a, b, "A", "c", 1))
-    assert sorted(seen) == sorted(PAIRS)
-
-
-def test_uncertain_pairs_come_up_more_and_none_starves() -> None:
-    """Brute force: the empirical draw frequencies match the normalized weights, and a one-sided pair keeps its floor."""
-    rows = [AggRow("m1", "m2", "A", "c", 5), AggRow("m1", "m2", "B", "c", 5)]  # an even pair: very uncertain
-    rows += [AggRow("m3", "m4", "A", "c", 60)]  # one-sided: settled
-    rows += [AggRow(a, b, "A", "c", 2) for a, b in PAIRS if (a, b) not in {("m1", "m2"), ("m3", "m4")}]
-    weights = pair_weights(tally(rows, PAIRS))
-    total = sum(weights.values())
-    rng = random.Random(7)
-    n = 20000
-    drawn = Counter(choose_pair(MODELS, rows, PAIRS, rng) for _ in range(n))
-    for pair in PAIRS:
-        assert drawn[pair] / n == pytest.approx(weights[pair] / total, abs=0.015)
-    assert drawn[("m3", "m4")] / n >= FLOOR_SHARE * max(weights.values()) / total - 0.01
-    assert drawn[("m1", "m2")] > drawn[("m3", "m4")]
-
-
-def test_choice_is_seeded_and_only_among_candidates() -> None:
-    rows = [AggRow(a, b, "A", "c", 1) for a, b in PAIRS]
-    allowed = [("m1", "m3"), ("m2", "m4")]
-    first = [choose_pair(MODELS, rows, allowed, random.Random(5)) for _ in range(3)]
-    assert len(set(first)) == 1
-    assert {choose_pair(MODELS, rows, allowed, random.Random(s)) for s in range(50)} == set(allowed)
-    with pytest.raises(ValueError):
-        choose_pair(MODELS, rows, [], random.Random(0))
-
-
-# -- roles ---------------------------------------------------------------------------------------------------------------
 
 
 def test_big_is_more_parameters_then_the_harsher_quant_then_ladder_order(demo_config: Config) -> None:

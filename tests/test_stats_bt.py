@@ -131,3 +131,100 @@ def test_no_rows_and_no_bootstrap() -> None:
     assert bt_ratings([]) == {}
     plain = bootstrap_ratings(transitive_rows(), rounds=0)
     assert [r.rank for r in plain] == [1, 2, 3] and plain[0].ci_low is None
+
+
+# -- the degenerate case and the prior (see the module docstring) ----------------------------------------------------
+
+
+def _beta_cdf_3_1_over_2_2(x: float) -> float:
+    """CDF of Beta(3/2, 1/2) in closed form: I_x(1/2,1/2) - x^(1/2) (1-x)^(1/2) / (1/2 B(1/2,1/2))."""
+    return (2 / math.pi) * (math.asin(math.sqrt(x)) - math.sqrt(x * (1 - x)))
+
+
+def _beta_ppf(q: float) -> float:
+    lo, hi = 0.0, 1.0
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if _beta_cdf_3_1_over_2_2(mid) < q else (lo, mid)
+    return (lo + hi) / 2
+
+
+def test_one_vote_gives_a_wide_interval_and_shared_rank() -> None:
+    # The case found in review: one decided vote used to give 1340 to 1340 and separate ranks.
+    ratings = {r.model: r for r in bootstrap_ratings([AggRow("big", "small", "A", "code", 1)], rounds=4000, seed=5)}
+    big, small = ratings["big"], ratings["small"]
+    assert big.rank == small.rank == 1  # p = 1.00 for one vote: no order is supported
+    assert big.ci_low is not None and big.ci_high is not None and small.ci_low is not None and small.ci_high is not None
+    assert big.ci_low < big.rating < big.ci_high and small.ci_low < small.rating < small.ci_high
+    # Posterior mode under 1/2 pseudo-win per side: big's share of wins is 1.5 / 2, gap = logit(3/4) in Elo units
+    assert big.rating - small.rating == pytest.approx(400 * math.log10(3), abs=1e-3)
+    # The interval: the share of wins is Dirichlet(1 + 1/2, 1/2) = Beta(3/2, 1/2); each rating moves half the gap.
+    def rating_at(q: float) -> float:
+        p = _beta_ppf(q)
+        return 1000 + 200 * math.log10(p / (1 - p))
+
+    assert big.ci_low == pytest.approx(rating_at(0.025), abs=25)  # Monte Carlo error of a 2.5% quantile at 4000 rounds
+    assert big.ci_high == pytest.approx(rating_at(0.975), abs=60)  # the upper tail is long (logit near 1)
+    assert small.ci_low == pytest.approx(2000 - rating_at(0.975), abs=60)
+
+
+def test_ten_to_zero_separates_like_the_binomial_test() -> None:
+    # 10-0: exact two-sided binomial p = 0.002, so separate ranks are supported; 3-0 (p = 0.25) is not.
+    ten = bootstrap_ratings([AggRow("x", "y", "A", "c", 10)], rounds=2000, seed=1)
+    three = bootstrap_ratings([AggRow("x", "y", "A", "c", 3)], rounds=2000, seed=1)
+    assert [r.rank for r in ten] == [1, 2]
+    assert [r.rank for r in three] == [1, 1]
+
+
+def test_mle_is_used_whenever_it_exists() -> None:
+    # One loss is enough for a finite MLE: then the prior plays no part and the gap is logit(9/10) exactly.
+    r = bt_ratings([AggRow("x", "y", "A", "c", 9), AggRow("y", "x", "A", "c", 1)])
+    assert r["x"] - r["y"] == pytest.approx(elo_gap(9, 1), abs=1e-4)
+    # a tie also counts as scoring: 5 wins + 1 tie -> 5.5 : 0.5
+    r = bt_ratings([AggRow("x", "y", "A", "c", 5), AggRow("y", "x", "tie", "c", 1)])
+    assert r["x"] - r["y"] == pytest.approx(elo_gap(5.5, 0.5), abs=1e-4)
+
+
+def test_ford_condition_against_brute_force() -> None:
+    # mle_exists must agree with the definition: no split into two groups where one never scored against the other.
+    from itertools import combinations
+
+    from arena.stats.bradley_terry import mle_exists
+
+    gen = np.random.default_rng(3)
+    for _ in range(300):
+        n = int(gen.integers(2, 6))
+        pairs = [(i, j) for i in range(n) for j in range(i + 1, n) if gen.random() < 0.7]
+        if not pairs:
+            continue
+        first = np.array([p[0] for p in pairs])
+        second = np.array([p[1] for p in pairs])
+        total = gen.integers(1, 4, len(pairs)).astype(float)
+        wins = np.array([float(gen.choice([0, t / 2, t])) for t in total])
+        scored = {(a, b) for a, b, w, t in zip(first, second, wins, total) if w > 0} | {
+            (b, a) for a, b, w, t in zip(first, second, wins, total) if t - w > 0
+        }
+        brute = all(
+            any((a, b) in scored for a in group for b in range(n) if b not in group)
+            for size in range(1, n)
+            for group in map(set, combinations(range(n), size))
+        )
+        assert mle_exists(n, first, second, wins, total) == brute
+
+
+def test_batched_fit_equals_one_at_a_time() -> None:
+    from arena.stats.bradley_terry import fit_pairs
+
+    first, second = np.array([0, 0, 1, 2]), np.array([1, 2, 2, 3])
+    gen = np.random.default_rng(9)
+    total = gen.integers(5, 50, (6, 4)).astype(float)
+    wins = np.floor(total * gen.random((6, 4)))
+    together = fit_pairs(4, first, second, wins, total)
+    for k in range(6):
+        alone = fit_pairs(4, first, second, wins[k : k + 1], total[k : k + 1])[0]
+        assert together[k] == pytest.approx(alone, abs=1e-8)
+
+
+def test_a_model_without_votes_gets_no_rating() -> None:
+    rows = [AggRow("x", "y", "A", "c", 6), AggRow("x", "y", "B", "c", 4)]
+    assert [r.model for r in bootstrap_ratings(rows, models=["x", "y", "z"], rounds=20)] == ["x", "y"]

@@ -15,15 +15,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 
-from arena.battle.ladder import CountRow, choose_pair, pair_roles, reveal_role
+from arena.battle.ladder import pair_roles, reveal_role
 from arena.config.types import Config, Matchup, ModelSpec
 from arena.engine.types import Engine
 from arena.errors import ModelError, UsageError
 from arena.models.backend import Backend, MemoryRefused
+from arena.stats.counts import AggRow
+from arena.stats.pair_choice import choose_pair
 from arena.records import ModelFacts
 
 LoadProgress = Callable[[str, float, str], None]  # (model id, fraction, message)
-PairChooser = Callable[[list[str], Sequence[CountRow], list[tuple[str, str]], random.Random], tuple[str, str]]
+PairChooser = Callable[[list[str], Sequence[AggRow], list[tuple[str, str]], random.Random], tuple[str, str]]
 
 
 @dataclass
@@ -155,7 +157,7 @@ class Lineup:
         self._opened = True
 
     # -- rounds -------------------------------------------------------------------------------------------------------
-    def draw(self, counts: Sequence[CountRow] = ()) -> Matchup:
+    def draw(self, counts: Sequence[AggRow] = ()) -> Matchup:
         """The next round's pair as a Matchup (id = the record id, big/small by pair_roles). `counts`: the votes so far
         (arena.stats.counts.AggRow rows, any matchup), which steer a ladder toward its least certain pairs."""
         if not self._opened:

@@ -11,6 +11,8 @@ from typing import Any
 
 from arena import paths
 from arena.config.types import Config
+from arena.cli import ladder_stats
+from arena.untrusted import visible
 from arena.records import ModelFacts
 from arena.errors import ArenaError, UsageError
 from arena.stats.bradley_terry import DEFAULT_ROUNDS, DEFAULT_SEED
@@ -46,6 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--json", action="store_true", help="print JSON instead of tables (both analyses)")
     p.add_argument("--rounds", type=int, default=DEFAULT_ROUNDS, metavar="N", help=f"bootstrap rounds for rating CIs (default {DEFAULT_ROUNDS}; 0: none)")
     p.add_argument("--seed", type=int, default=DEFAULT_SEED, metavar="N", help=f"bootstrap seed (default {DEFAULT_SEED})")
+    ladder_stats.add_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -113,7 +116,10 @@ def collect(args: argparse.Namespace, db: Path) -> list[tuple[Report, ChecksSumm
         labels = _labels(args.config, stored)
         config = _config_quietly(args.config)
         out: list[tuple[Report, ChecksSummary]] = []
+        ladder_ids = set(config.ladders) if config is not None else set()
         for matchup_id in matchup_ids:
+            if matchup_id in ladder_ids:
+                continue  # pairs change per round: `arena stats --ladder ID` gives one pooled ranking (run() points there)
             models = store.matchup_models(matchup_id)
             if models is None:
                 continue
@@ -131,8 +137,24 @@ def collect(args: argparse.Namespace, db: Path) -> list[tuple[Report, ChecksSumm
     return out
 
 
+def _ladders_with_votes(db: Path, ladder_ids: set[str]) -> list[str]:
+    from arena.store import VoteStore
+
+    with VoteStore(db, create=False) as store:
+        return [m for m in store.matchups() if m in ladder_ids]
+
+
 def run(args: argparse.Namespace) -> int:
     from arena.store import Filters
+
+    ladder_ids = set(config.ladders) if (config := _config_quietly(args.config)) is not None else set()
+    if args.matchup in ladder_ids and not ladder_stats.requested(args):
+        # A ladder's votes are recorded under its id, with pairs that change per round: its report is the pooled one.
+        args.ladder, args.matchup = args.matchup, None
+    if ladder_stats.requested(args):
+        return ladder_stats.run(args)
+    if args.plot:
+        raise UsageError("--plot draws a ladder's chart", "add --ladder ID (from models.yaml) or --models id1,id2,id3")
 
     if args.rounds < 0:
         raise UsageError(f"--rounds {args.rounds} is negative", "give 0 (no bootstrap) or a positive number such as 1000")
@@ -145,9 +167,11 @@ def run(args: argparse.Namespace) -> int:
         payload = {"db": str(db), "filters": _filters_dict(args), "reports": reports_json}
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
         return 0
-    if not results:
+    ladders_voted = _ladders_with_votes(db, ladder_ids) if db.is_file() and not args.matchup else []
+    if not results and not ladders_voted:
         sys.stdout.write(_no_votes_line(db, args) + "\n")
         return 0
     note = "" if args.include_leaks else "Votes flagged as identity leaks are excluded (--include-leaks keeps them).\n"
+    note += "".join(f"Ladder {visible(l)} has votes: `arena stats --ladder {visible(l)}` ranks its models.\n" for l in ladders_voted)
     sys.stdout.write("\n\n".join(render_text(r, c, fixed_n=args.fixed_n).rstrip("\n") for r, c in results) + "\n\n" + note)
     return 0

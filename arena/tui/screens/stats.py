@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from rich.table import Table
@@ -26,6 +27,8 @@ from arena.stats.verdict import FIXED_N_LABEL, format_p
 from arena.store import Filters
 from arena.store.checks import aggregate_checks
 from arena.tui.widgets.bars import ci_bar, share_bar
+from arena.tui.widgets.ladder_chart import LadderSection
+from arena.tui.widgets.ladder_chart import build_report as build_ladder_report
 
 if TYPE_CHECKING:
     from arena.tui.app import ArenaApp
@@ -140,18 +143,26 @@ class StatsScreen(Screen[None]):
         Binding("l", "toggle_leaks", "Include/exclude leak votes"),
     ]
 
-    def __init__(self, matchup_id: str) -> None:
+    def __init__(self, matchup_id: str, *, ladder_id: str | None = None, ladder_models: Sequence[str] | None = None) -> None:
         super().__init__()
         self.matchup_id = matchup_id
         self.include_leaks = False
+        # A ladder (or any set of models): one pooled ranking and its chart on top. Models come from the caller or
+        # from config.ladders.
+        self.ladder_id = ladder_id
+        self.ladder_models = list(ladder_models) if ladder_models else None
 
     @property
     def arena_app(self) -> ArenaApp:
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
+        if self.ladder_id is None and self.matchup_id in self.arena_app.config.ladders:
+            self.ladder_id = self.matchup_id  # a ladder's votes are recorded under its id: show its pooled ranking
         yield Header()
         with VerticalScroll(id="stats-body"):
+            if self.ladder_id is not None or self.ladder_models:
+                yield LadderSection(id="stats-ladder")
             yield Static(id="stats-summary")
             yield Static(id="stats-categories")
             yield Static(id="stats-checks")
@@ -165,6 +176,8 @@ class StatsScreen(Screen[None]):
 
     def build(self) -> Report | None:
         app = self.arena_app
+        if self.matchup_id in app.config.ladders:
+            return None  # pairs change per round: the ladder section above is the report, not one pair's
         matchup = app.config.matchups.get(self.matchup_id)
         pair = app.store.matchup_models(self.matchup_id) or ((matchup.big, matchup.small) if matchup else None)
         if pair is None:
@@ -180,13 +193,28 @@ class StatsScreen(Screen[None]):
         rows = aggregate_checks(self.arena_app.store, Filters(matchup=self.matchup_id, include_leaks=self.include_leaks))
         return summarize_checks(rows, models=(report.big, report.small), labels=report.labels)
 
+    def refresh_ladder(self) -> bool:
+        """Draw the ladder section, if this screen has one. True when it did."""
+        models = self.ladder_models
+        if models is None and self.ladder_id is not None:
+            ladder = self.arena_app.config.ladders.get(self.ladder_id)
+            models = list(ladder.models) if ladder is not None else None
+        if not models:
+            return False
+        report = build_ladder_report(self.arena_app.store, self.arena_app.config, models, self.ladder_id, self.include_leaks)
+        self.query_one("#stats-ladder", LadderSection).show(report)
+        return True
+
     def refresh_report(self) -> None:
+        has_ladder = self.refresh_ladder()
         report = self.build()
         leaks = "included" if self.include_leaks else "excluded"
-        self.sub_title = f"matchup {self.matchup_id} · identity-leak votes {leaks}"
+        scope = f"ladder {self.ladder_id}" if has_ladder and self.ladder_id else f"matchup {self.matchup_id}"
+        self.sub_title = f"{scope} · identity-leak votes {leaks}"
         summary = self.query_one("#stats-summary", Static)
         if report is None or report.pair.n == 0:
-            summary.update(Text("No votes for this matchup yet. Vote a few rounds, then come back.", style="bold"))
+            message = "" if has_ladder else "No votes for this matchup yet. Vote a few rounds, then come back."
+            summary.update(Text(message, style="bold"))
             for wid in ("#stats-categories", "#stats-checks", "#stats-ratings", "#stats-text"):
                 self.query_one(wid, Static).update("")
             return
