@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from arena import paths
 from arena.errors import ArenaError, UsageError
+from arena.cli.output import err, out
 
 if TYPE_CHECKING:
     from arena.store import Filters
@@ -120,8 +121,8 @@ def run_export(args: argparse.Namespace) -> int:
     store = VoteStore(db, create=False)
     try:
         try:
-            with _output(args.output, args.format) as out:
-                n = WRITERS[args.format](store.iter_votes(filters), out)
+            with _output(args.output, args.format) as stream:
+                n = WRITERS[args.format](store.iter_votes(filters), stream)
         except BrokenPipeError:
             # `arena export | head`: the reader has all it wanted. Point stdout at /dev/null so the interpreter's final
             # flush does not raise again, and stop quietly, like other Unix tools.
@@ -132,7 +133,7 @@ def run_export(args: argparse.Namespace) -> int:
     finally:
         store.close()
     where = args.output if args.output not in (None, "-") else "standard output"
-    sys.stderr.write(f"arena: exported {n} vote{'s' * (n != 1)} from {db} to {where} ({args.format}).\n")
+    err(f"arena: exported {n} vote{'s' * (n != 1)} from {db} to {where} ({args.format}).")
     return 0
 
 
@@ -147,12 +148,12 @@ def run_merge(args: argparse.Namespace) -> int:
         result = store.merge_from(other)
     finally:
         store.close()
-    print(
+    out(
         f"Merged {other} into {store.path}: {result.added} vote{'s' * (result.added != 1)} added, "
         f"{result.skipped} already present (skipped), {result.models_added} new model{'s' * (result.models_added != 1)}."
     )
     if result.models_differing:
-        print(
+        out(
             "Note: these model ids name different files in the two databases (fingerprints differ); "
             f"this database's facts were kept: {', '.join(result.models_differing)}."
         )

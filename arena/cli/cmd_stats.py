@@ -16,6 +16,7 @@ from arena.stats.bradley_terry import DEFAULT_ROUNDS, DEFAULT_SEED
 from arena.stats.checks import ChecksSummary
 from arena.stats.render import render_text
 from arena.stats.report import Report, build_report
+from arena.untrusted import visible
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -122,8 +123,9 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
         return 0
     if not results:
-        sys.stdout.write(_no_votes_line(db, args) + "\n")
+        sys.stdout.write(visible(_no_votes_line(db, args)) + "\n")
         return 0
     note = "" if args.include_leaks else "Votes flagged as identity leaks are excluded (--include-leaks keeps them).\n"
-    sys.stdout.write("\n\n".join(render_text(r, c).rstrip("\n") for r, c in results) + "\n\n" + note)
+    # Model labels and categories in the report come from YAML and the database: through the one sanitizer.
+    sys.stdout.write(visible("\n\n".join(render_text(r, c).rstrip("\n") for r, c in results) + "\n\n" + note))
     return 0

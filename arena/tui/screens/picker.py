@@ -12,6 +12,7 @@ from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
 from arena.config.types import Config, DerivedSource, Matchup, PackageSource, RemoteSource
+from arena.untrusted import one_line
 
 if TYPE_CHECKING:
     from arena.tui.app import ArenaApp
@@ -41,17 +42,17 @@ def presence(config: Config, model_id: str) -> str:
 def matchup_row(config: Config, matchup: Matchup) -> Text:
     big, small = config.model(matchup.big), config.model(matchup.small)
     t = Text()
-    t.append(f"{matchup.id}", style="bold")
+    t.append(one_line(matchup.id), style="bold")  # YAML values: through the one sanitizer
     if matchup.budget_gb:
         t.append(f"  ~{matchup.budget_gb:g} GB budget", style="cyan")
     t.append("\n  big/harsh:   ")
-    t.append(big.name)
+    t.append(one_line(big.name))
     t.append(f"  [{presence(config, big.id)}]", style="dim")
     t.append("\n  small/light: ")
-    t.append(small.name)
+    t.append(one_line(small.name))
     t.append(f"  [{presence(config, small.id)}]", style="dim")
     if matchup.description:
-        t.append("\n  " + matchup.description.strip().splitlines()[0], style="italic dim")
+        t.append("\n  " + one_line(matchup.description.strip().splitlines()[0]), style="italic dim")
     return t
 
 
