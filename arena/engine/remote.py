@@ -33,7 +33,7 @@ from arena.engine.types import (
     TextDelta,
     Timings,
 )
-from arena.errors import EngineError
+from arena.errors import EngineError, Public
 
 if TYPE_CHECKING:
     from arena.config.types import ModelSpec
@@ -263,29 +263,36 @@ class RemoteEngine:
     def _connect_error(self, exc: BaseException) -> EngineError:
         where = f"{self._target.netloc} ({self.base_url})"
         if isinstance(exc, ConnectionRefusedError):
-            return EngineError(f"Cannot connect to {where}: connection refused", "start the server or fix base_url")
+            return EngineError(f"Cannot connect to {where}: connection refused", "start the server or fix base_url",
+                               public=Public.REFUSED)
         if isinstance(exc, socket.gaierror):
-            return EngineError(f"Cannot resolve the host {self._target.host!r} of {self.base_url}", "fix base_url")
+            return EngineError(f"Cannot resolve the host {self._target.host!r} of {self.base_url}", "fix base_url",
+                               public=Public.UNREACHABLE)
         if isinstance(exc, TimeoutError):
             return EngineError(
                 f"The server at {where} did not answer within {self.timeout_s:g} s",
                 "check that it is running and not overloaded, or raise timeout_s in models.yaml",
+                public=Public.NO_ANSWER,
             )
         if isinstance(exc, ssl.SSLError):
-            return EngineError(f"TLS error talking to {where}: {exc}", "check the URL's scheme (http vs https)")
-        return EngineError(f"Network error talking to {where}: {exc}", "check the server and base_url")
+            return EngineError(f"TLS error talking to {where}: {exc}", "check the URL's scheme (http vs https)",
+                               public=Public.UNREACHABLE)
+        return EngineError(f"Network error talking to {where}: {exc}", "check the server and base_url",
+                           public=Public.UNREACHABLE)
 
     def _http_error(self, status: int, body: bytes) -> EngineError:
         detail = _error_message(body)
         what = f"The server at {self.base_url} answered HTTP {status}: {detail}"
         if status in (401, 403):
             var = f"the environment variable {self.api_key_env}" if self.api_key_env else "api_key_env in models.yaml"
-            return EngineError(what, f"check the API key in {var}")
+            return EngineError(what, f"check the API key in {var}", public=Public.SERVER_ERROR)
         if status == 404:
-            return EngineError(what, f"check base_url (usually ends in /v1) and the model name {self.model!r}")
+            return EngineError(what, f"check base_url (usually ends in /v1) and the model name {self.model!r}",
+                               public=Public.SERVER_ERROR)
         if status == 400 and ("context" in detail.lower() or "token" in detail.lower()):
-            return EngineError(what, "the conversation is too long for the server's context: start a new round")
-        return EngineError(what, None)
+            return EngineError(what, "the conversation is too long for the server's context: start a new round",
+                               public=Public.CONTEXT_FULL)
+        return EngineError(what, None, public=Public.SERVER_ERROR)
 
     def _simple_request(self, method: str, path: str) -> tuple[int, bytes]:
         conn = self._new_conn()
@@ -324,6 +331,7 @@ class RemoteEngine:
                 f"The prompt is about {e.prompt_tokens} tokens, but the context of {self.model_id} is {self.n_ctx} "
                 f"tokens and {room} must stay free for the answer",
                 "shorten the message",
+                public=Public.CONTEXT_FULL,
             ) from e
         return fit.messages, fit.dropped_turns
 
@@ -406,13 +414,15 @@ class RemoteEngine:
                     yield Failed(EngineError(
                         f"The server at {self.base_url} sent data that is not JSON: {data[:120]!r}",
                         "check that base_url points at an OpenAI-compatible server",
+                        public=Public.NOT_AN_ANSWER,
                     ))
                     return
                 if not isinstance(chunk, dict):
                     continue
                 if chunk.get("error"):
                     yield Failed(EngineError(f"The server at {self.base_url} reported an error mid-answer: "
-                                             f"{_error_message(json.dumps(chunk).encode())}"))
+                                             f"{_error_message(json.dumps(chunk).encode())}",
+                                             public=Public.SERVER_ERROR))
                     return
                 if isinstance(chunk.get("usage"), dict):
                     usage = chunk["usage"]
@@ -437,9 +447,11 @@ class RemoteEngine:
                     yield Failed(EngineError(
                         f"The server at {self.base_url} stopped sending for {self.timeout_s:g} s mid-answer",
                         "check the server, or raise timeout_s in models.yaml",
+                        public=Public.NO_ANSWER,
                     ))
                 else:
-                    yield Failed(EngineError(f"The connection to {self.base_url} broke mid-answer: {e}"))
+                    yield Failed(EngineError(f"The connection to {self.base_url} broke mid-answer: {e}",
+                                             public=Public.CONNECTION_BROKE))
                 return
         if self._cancel_requested:
             yield Finished("cancelled", self._timings(start, ttft, t_last, deltas, usage, server_timings), params.seed,
@@ -451,16 +463,19 @@ class RemoteEngine:
                     f"The server at {self.base_url} did not answer with an event stream (it sent "
                     f"{parser.first_other!r})",
                     "check that base_url points at an OpenAI-compatible server",
+                    public=Public.NOT_AN_ANSWER,
                 ))
             elif deltas == 0:
                 yield Failed(EngineError(
                     f"The server at {self.base_url} closed the connection without answering",
                     "check the server's log: the prompt may be too long for its context, or the server failed",
+                    public=Public.CONNECTION_BROKE,
                 ))
             else:
                 yield Failed(EngineError(
                     f"The server at {self.base_url} closed the connection before the answer was finished",
                     "check the server's log (it may have crashed or run out of memory)",
+                    public=Public.CONNECTION_BROKE,
                 ))
             return
         yield Finished(reason or "stop", self._timings(start, ttft, t_last, deltas, usage, server_timings),
@@ -474,7 +489,8 @@ class RemoteEngine:
             choice = doc["choices"][0]
             text = choice["message"]["content"] or ""
         except (ValueError, KeyError, IndexError, TypeError, OSError) as e:
-            yield Failed(EngineError(f"The server at {self.base_url} sent an unexpected JSON answer ({e})"))
+            yield Failed(EngineError(f"The server at {self.base_url} sent an unexpected JSON answer ({e})",
+                                     public=Public.NOT_AN_ANSWER))
             return
         now = time.perf_counter()
         if text:
