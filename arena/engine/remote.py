@@ -81,6 +81,53 @@ class SSEParser:
             self.first_other = line[:120]
 
 
+def _sse_data(resp: http.client.HTTPResponse, parser: SSEParser) -> Iterator[str]:
+    """Decoding: the data of each server-sent event, until the stream ends (transport errors propagate)."""
+    while True:
+        raw = resp.readline()
+        data = parser.feed(raw) if raw else parser.flush()
+        if data is not None:
+            yield data
+        elif not raw:
+            return
+
+
+@dataclass
+class _Accumulator:
+    """Accumulation: what a stream's chunks have told so far (text timing, usage, server timings, finish reason)."""
+
+    start: float  # perf_counter() when the request started
+    ttft: float | None = None
+    t_last: float | None = None
+    deltas: int = 0
+    usage: dict[str, Any] | None = None
+    server_timings: dict[str, Any] | None = None  # llama-server's own measurements
+    reason: str | None = None
+    done: bool = False  # the server sent [DONE]
+
+    @property
+    def complete(self) -> bool:
+        return self.done or self.reason is not None
+
+    def absorb(self, chunk: dict[str, Any]) -> Iterator[str]:
+        """Note one chunk's usage, timings and finish reason; yield its text deltas (timed as they are yielded)."""
+        if isinstance(chunk.get("usage"), dict):
+            self.usage = chunk["usage"]
+        if isinstance(chunk.get("timings"), dict):
+            self.server_timings = chunk["timings"]
+        for choice in chunk.get("choices") or []:
+            text = (choice.get("delta") or {}).get("content")
+            if text:
+                now = time.perf_counter()
+                if self.ttft is None:
+                    self.ttft = now - self.start
+                self.t_last = now
+                self.deltas += 1
+                yield text
+            if choice.get("finish_reason"):
+                self.reason = choice["finish_reason"]
+
+
 @dataclass
 class _Target:
     scheme: str
@@ -385,101 +432,88 @@ class RemoteEngine:
 
     def _read_events(self, resp: http.client.HTTPResponse, params: ChatParams, start: float,
                      dropped: int) -> Iterator[Event]:
-        parser = SSEParser()
-        ttft: float | None = None
-        t_last: float | None = None
-        deltas = 0
-        usage: dict[str, Any] | None = None
-        server_timings: dict[str, Any] | None = None
-        reason: str | None = None
-        done = False
-        content_type = resp.getheader("Content-Type", "")
-        if "application/json" in content_type:
+        """Decode (`_sse_data`), accumulate (`_Accumulator`), classify failures (`_*_failure`): one job each."""
+        if "application/json" in resp.getheader("Content-Type", ""):
             yield from self._non_streaming(resp, params, start, dropped)
             return
+        parser = SSEParser()
+        acc = _Accumulator(start)
         try:
-            while not done:
-                raw = resp.readline()
-                data = parser.feed(raw) if raw else parser.flush()
-                if data is None:
-                    if not raw:
-                        break  # end of stream
-                    continue
+            for data in _sse_data(resp, parser):
                 if data.strip() == "[DONE]":
-                    done = True
+                    acc.done = True
                     break
                 try:
                     chunk = json.loads(data)
                 except ValueError:
-                    yield Failed(EngineError(
-                        f"The server at {self.base_url} sent data that is not JSON: {data[:120]!r}",
-                        "check that base_url points at an OpenAI-compatible server",
-                        public=Public.NOT_AN_ANSWER,
-                    ))
+                    yield Failed(self._not_json_failure(data))
                     return
                 if not isinstance(chunk, dict):
                     continue
                 if chunk.get("error"):
-                    yield Failed(EngineError(f"The server at {self.base_url} reported an error mid-answer: "
-                                             f"{_error_message(json.dumps(chunk).encode())}",
-                                             public=Public.SERVER_ERROR))
+                    yield Failed(self._error_chunk_failure(chunk))
                     return
-                if isinstance(chunk.get("usage"), dict):
-                    usage = chunk["usage"]
-                if isinstance(chunk.get("timings"), dict):  # llama-server's own measurements
-                    server_timings = chunk["timings"]
-                for choice in chunk.get("choices") or []:
-                    text = (choice.get("delta") or {}).get("content")
-                    if text:
-                        now = time.perf_counter()
-                        if ttft is None:
-                            ttft = now - start
-                        t_last = now
-                        deltas += 1
-                        yield TextDelta(text)
-                    if choice.get("finish_reason"):
-                        reason = choice["finish_reason"]
+                for text in acc.absorb(chunk):
+                    yield TextDelta(text)
                 if self._cancel_requested:
                     break
         except (OSError, http.client.HTTPException, ValueError) as e:
             if not self._cancel_requested:
-                if isinstance(e, TimeoutError):
-                    yield Failed(EngineError(
-                        f"The server at {self.base_url} stopped sending for {self.timeout_s:g} s mid-answer",
-                        "check the server, or raise timeout_s in models.yaml",
-                        public=Public.NO_ANSWER,
-                    ))
-                else:
-                    yield Failed(EngineError(f"The connection to {self.base_url} broke mid-answer: {e}",
-                                             public=Public.CONNECTION_BROKE))
+                yield Failed(self._transport_failure(e))
                 return
         if self._cancel_requested:
-            yield Finished("cancelled", self._timings(start, ttft, t_last, deltas, usage, server_timings), params.seed,
-                           dropped)
-            return
-        if not done and reason is None:
-            if deltas == 0 and parser.other_lines:
-                yield Failed(EngineError(
-                    f"The server at {self.base_url} did not answer with an event stream (it sent "
-                    f"{parser.first_other!r})",
-                    "check that base_url points at an OpenAI-compatible server",
-                    public=Public.NOT_AN_ANSWER,
-                ))
-            elif deltas == 0:
-                yield Failed(EngineError(
-                    f"The server at {self.base_url} closed the connection without answering",
-                    "check the server's log: the prompt may be too long for its context, or the server failed",
-                    public=Public.CONNECTION_BROKE,
-                ))
-            else:
-                yield Failed(EngineError(
-                    f"The server at {self.base_url} closed the connection before the answer was finished",
-                    "check the server's log (it may have crashed or run out of memory)",
-                    public=Public.CONNECTION_BROKE,
-                ))
-            return
-        yield Finished(reason or "stop", self._timings(start, ttft, t_last, deltas, usage, server_timings),
-                       params.seed, dropped)
+            yield Finished("cancelled", self._acc_timings(acc), params.seed, dropped)
+        elif not acc.complete:
+            yield Failed(self._early_end_failure(acc, parser))
+        else:
+            yield Finished(acc.reason or "stop", self._acc_timings(acc), params.seed, dropped)
+
+    # -- failure classification (mid-stream) ------------------------------------------------------------------------
+
+    def _not_json_failure(self, data: str) -> EngineError:
+        return EngineError(
+            f"The server at {self.base_url} sent data that is not JSON: {data[:120]!r}",
+            "check that base_url points at an OpenAI-compatible server",
+            public=Public.NOT_AN_ANSWER,
+        )
+
+    def _error_chunk_failure(self, chunk: dict[str, Any]) -> EngineError:
+        return EngineError(
+            f"The server at {self.base_url} reported an error mid-answer: {_error_message(json.dumps(chunk).encode())}",
+            public=Public.SERVER_ERROR,
+        )
+
+    def _transport_failure(self, exc: BaseException) -> EngineError:
+        if isinstance(exc, TimeoutError):
+            return EngineError(
+                f"The server at {self.base_url} stopped sending for {self.timeout_s:g} s mid-answer",
+                "check the server, or raise timeout_s in models.yaml",
+                public=Public.NO_ANSWER,
+            )
+        return EngineError(f"The connection to {self.base_url} broke mid-answer: {exc}", public=Public.CONNECTION_BROKE)
+
+    def _early_end_failure(self, acc: _Accumulator, parser: SSEParser) -> EngineError:
+        """The stream ended without [DONE] and without a finish reason."""
+        if acc.deltas == 0 and parser.other_lines:
+            return EngineError(
+                f"The server at {self.base_url} did not answer with an event stream (it sent {parser.first_other!r})",
+                "check that base_url points at an OpenAI-compatible server",
+                public=Public.NOT_AN_ANSWER,
+            )
+        if acc.deltas == 0:
+            return EngineError(
+                f"The server at {self.base_url} closed the connection without answering",
+                "check the server's log: the prompt may be too long for its context, or the server failed",
+                public=Public.CONNECTION_BROKE,
+            )
+        return EngineError(
+            f"The server at {self.base_url} closed the connection before the answer was finished",
+            "check the server's log (it may have crashed or run out of memory)",
+            public=Public.CONNECTION_BROKE,
+        )
+
+    def _acc_timings(self, acc: _Accumulator) -> Timings:
+        return self._timings(acc.start, acc.ttft, acc.t_last, acc.deltas, acc.usage, acc.server_timings)
 
     def _non_streaming(self, resp: http.client.HTTPResponse, params: ChatParams, start: float,
                        dropped: int) -> Iterator[Event]:
