@@ -151,3 +151,10 @@ def test_cli_stats_with_hostile_categories_from_the_database(tmp_path: Path) -> 
     both = proc.stdout + proc.stderr
     assert proc.returncode == 0, both[-2000:]
     assert forbidden_in(both) == [] and b"PWNED" in both and VISIBLE_ESC in both, both[-2000:]
+    # `arena export` is data: exact into a pipe, drawn through the sanitizer when stdout is a terminal.
+    piped = run_cli(["export", "--format", "csv"], arena_env(str(tmp_path / "home")), cfg, db)
+    assert piped.returncode == 0 and PAYLOAD.encode() in piped.stdout
+    argv = [sys.executable, "-m", "arena", "--config", str(cfg), "--db", str(db), "export", "--format", "csv"]
+    with pty_arena(argv, arena_env(str(tmp_path / "home"))) as term:
+        term.wait_for(b"exported 3 votes", WAIT_S, "the export on the terminal")
+    assert forbidden_in(term.output) == [] and b"PWNED" in term.output and VISIBLE_ESC in term.output

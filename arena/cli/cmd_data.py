@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, TextIO
 from arena import paths
 from arena.errors import ArenaError, UsageError
 from arena.cli.output import err, out
+from arena.untrusted import visible
 
 if TYPE_CHECKING:
     from arena.store import Filters
@@ -77,6 +78,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     m.set_defaults(func=run_merge)
 
 
+class _VisibleStream:
+    """A text stream that writes through `arena.untrusted.visible` (newlines kept)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return self._stream.write(visible(text))
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+
 @contextlib.contextmanager
 def _output(target: str | None, fmt: str) -> Iterator[TextIO]:
     """stdout, or FILE written via FILE.partial and renamed at the end: an interrupted export never looks complete."""
@@ -85,7 +99,9 @@ def _output(target: str | None, fmt: str) -> Iterator[TextIO]:
         stream = sys.stdout
         if fmt == "csv":
             stream.reconfigure(newline="", errors="backslashreplace")  # type: ignore[attr-defined]
-        yield stream
+        # On a terminal the export is read, not saved: CSV cells hold raw answer text, so draw it through the one
+        # sanitizer. Into a pipe or a file it stays exact (jsonl and fastchat are ASCII-escaped JSON either way).
+        yield _VisibleStream(stream) if stream.isatty() else stream  # type: ignore[misc]
         stream.flush()
         return
     final = Path(target).expanduser()
