@@ -158,3 +158,28 @@ def test_cli_stats_with_hostile_categories_from_the_database(tmp_path: Path) -> 
     with pty_arena(argv, arena_env(str(tmp_path / "home"))) as term:
         term.wait_for(b"exported 3 votes", WAIT_S, "the export on the terminal")
     assert forbidden_in(term.output) == [] and b"PWNED" in term.output and VISIBLE_ESC in term.output
+
+
+def test_load_error_notification_is_plain_sanitized_text(tmp_path: Path) -> None:
+    """The toast shown when a matchup cannot load quotes the server: no escapes, and "[...]" is not Textual markup."""
+    import asyncio
+
+    from textual.widgets._toast import Toast
+
+    from arena.config.loader import load_config
+    from arena.tui.app import ArenaApp
+    from arena.tui.screens.arena import ArenaScreen
+    from tests.support.pilot import wait_for
+
+    async def scenario(cfg: Path) -> None:
+        app = ArenaApp(load_config(cfg), tmp_path / "votes.db", matchup_id="hostile", seed=1)
+        async with app.run_test(size=(160, 45), notifications=True) as pilot:
+            screen = app.screen
+            assert isinstance(screen, ArenaScreen)
+            await wait_for(pilot, lambda: list(app.screen.query(Toast)), 30, "the load-error notification")
+            shown = " ".join(str(t.render()) for t in app.screen.query(Toast))
+            assert "PWNED" in shown and "\x1b" not in shown and "\x07" not in shown and "\u202e" not in shown
+            assert "[@click=app.bell]MARKUP[/]" in shown  # literal: markup in a server's words is text
+
+    with HostileServer(fail_load=True, extra="[@click=app.bell]MARKUP[/]") as server:
+        asyncio.run(scenario(remote_config(tmp_path, server)))

@@ -47,8 +47,9 @@ class HostileServer:
     `fail_load`, and always on chat; any other path (e.g. the Hugging Face API) answers HTTP 400 with PAYLOAD.
     Handler threads are daemons and every request is answered at once: nothing can hang a test."""
 
-    def __init__(self, *, fail_load: bool = False) -> None:
+    def __init__(self, *, fail_load: bool = False, extra: str = "") -> None:
         self.fail_load = fail_load
+        payload = PAYLOAD + extra
         self.requests: list[str] = []
         outer = self
 
@@ -77,9 +78,9 @@ class HostileServer:
                 if self.path.endswith("/models") and (self.path.startswith("/good/") or not outer.fail_load):
                     self._send(200, json.dumps({"object": "list", "data": [{"id": "m"}]}).encode())
                 elif self.path.endswith("/models"):
-                    self._send(500, PAYLOAD.encode(), "text/plain; charset=utf-8")  # a raw, non-JSON error body
+                    self._send(500, payload.encode(), "text/plain; charset=utf-8")  # a raw, non-JSON error body
                 else:
-                    self._send(400, json.dumps({"error": PAYLOAD}).encode())
+                    self._send(400, json.dumps({"error": payload}).encode())
 
             def do_POST(self) -> None:
                 outer.requests.append("POST " + self.path)
@@ -90,7 +91,7 @@ class HostileServer:
                     body = f"data: {json.dumps(chunk)}\n\ndata: {json.dumps(end)}\n\ndata: [DONE]\n\n".encode()
                     self._send(200, body, "text/event-stream")
                 else:
-                    self._send(500, json.dumps({"error": {"message": PAYLOAD, "type": "server_error"}}).encode())
+                    self._send(500, json.dumps({"error": {"message": payload, "type": "server_error"}}).encode())
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
