@@ -78,7 +78,6 @@ def test_a_pre_vote_error_that_names_a_model_sets_the_leak_flag(config: Config, 
     assert record.identity_leak and term in record.leak_terms
 
 
-@pytest.mark.slow
 def test_context_overflow_on_a_real_model_and_a_server_error_are_blind_until_the_vote(
     tmp_path: Path, smollm_path: Path
 ) -> None:

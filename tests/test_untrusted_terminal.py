@@ -15,7 +15,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 from tests.support.hostile import PAYLOAD, VISIBLE_ESC, HostileServer, arena_env, forbidden_in, pty_arena
 
@@ -42,7 +41,6 @@ def tui_argv(cfg: Path, db: Path) -> list[str]:
             "--seed", "5"]
 
 
-@pytest.mark.slow
 def test_tui_hostile_error_at_load_reaches_the_terminal_only_as_visible_text(tmp_path: Path) -> None:
     with HostileServer(fail_load=True) as server:
         cfg = remote_config(tmp_path, server)
@@ -56,7 +54,6 @@ def test_tui_hostile_error_at_load_reaches_the_terminal_only_as_visible_text(tmp
     assert VISIBLE_ESC in out
 
 
-@pytest.mark.slow
 def test_tui_hostile_error_mid_round_is_blind_before_the_vote_and_visible_text_after(tmp_path: Path) -> None:
     db = tmp_path / "votes.db"
     with HostileServer() as server:
