@@ -20,7 +20,7 @@ from arena.battle.round import Round
 from arena.config.loader import load_config
 from arena.config.types import Config, DisplayPolicy
 from arena.engine.types import Failed, Finished, Timings
-from arena.errors import EngineError, Public
+from arena.errors import EngineError
 from arena.records import Vote
 from tests.support.hostile import PAYLOAD, HostileServer
 from tests.support.pilot import wait_for
@@ -54,6 +54,8 @@ def config(tmp_path: Path, smollm_path: Path) -> Config:
 
 
 def test_a_failed_side_shows_only_its_public_text_and_keeps_the_detail(config: Config) -> None:
+    from arena.errors import Public
+
     r = new_round(config)
     r.start_turn("hi")
     detail = f"The prompt is 900 tokens, but the context of {r.models[0]} is 256 tokens \x1b]0;x\x07"
@@ -105,8 +107,8 @@ def test_context_overflow_on_a_real_model_and_a_server_error_are_blind_until_the
             far = screen.round.models.index("far")
             errors = {side: " ".join(str(s.render()) for s in panes[side].query(Static) if "pane-error" in s.classes)
                       for side in (0, 1)}
-            assert errors[far] == f"Side {'AB'[far]} failed: {Public.SERVER_ERROR}"
-            assert errors[1 - far] == f"Side {'AB'[1 - far]} failed: {Public.CONTEXT_FULL}"
+            assert errors[far] == f"Side {'AB'[far]} failed: the server answered with an error"
+            assert errors[1 - far] == f"Side {'AB'[1 - far]} failed: the prompt does not fit this model's context window"
             screen_text = " ".join(str(w.render()) for w in screen.query(Static) if w.display)
             for needle in ("far", "near", "Far Away", "Near", "SmolLM", "127.0.0.1", str(N_CTX), "HTTP", "PWNED"):
                 assert needle not in screen_text, (needle, screen_text)
