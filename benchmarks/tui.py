@@ -74,7 +74,7 @@ from arena.engine.types import (
 from arena.tui.app import ArenaApp
 from textual.widgets import Markdown
 
-from arena.tui.sanitize import visible_text
+from arena.untrusted import visible
 from arena.tui.widgets import answer_pane
 from arena.tui.widgets.answer_pane import AnswerPane
 
@@ -247,7 +247,7 @@ class MarkdownReference(Markdown):
 
     def append(self, fragment: str) -> Any:  # type: ignore[override]
         self._raw += fragment
-        return super().append(visible_text(fragment))  # scheduled at once, in order (the widget's lock)
+        return super().append(visible(fragment))  # scheduled at once, in order (the widget's lock)
 
 
 class reference_renderer:

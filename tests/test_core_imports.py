@@ -17,7 +17,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 CORE_PACKAGES = ("records", "config", "models", "engine", "battle", "store", "stats", "prompts")
-CORE_MODULE_FILES = ("errors.py", "paths.py", "__init__.py")
+CORE_MODULE_FILES = ("errors.py", "paths.py", "untrusted.py", "__init__.py")
 FORBIDDEN = ("textual", "arena.tui", "arena.cli")
 
 

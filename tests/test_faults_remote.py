@@ -159,10 +159,14 @@ def test_tui_round_with_a_stalling_remote_shows_the_other_answer_and_votes(
             near_pane, far_pane = panes[1 - far], panes[far]
             assert near_pane.query_one(StreamView).text == screen.round.turns[-1].sides[1 - far].text != ""
             shown_errors = " ".join(str(s.render()) for s in far_pane.query(Static) if "pane-error" in s.classes)
-            assert "stopped sending for 1 s mid-answer" in shown_errors
+            # Before the vote only the symmetric text: the detail would mark this pane as the remote one.
+            assert shown_errors == f"Side {'AB'[far]} failed: the server stopped answering"
             assert not any("pane-error" in s.classes for s in near_pane.query(Static))
             await pilot.press("1" if far == 1 else "2")  # the near (working) side wins
             await wait_for(pilot, lambda: screen.round.voted is not None, 20, "the vote")
+            await wait_for(pilot, lambda: any("reveal" in s.classes for s in far_pane.query(Static)), 20, "the reveal")
+            revealed = " ".join(str(s.render()) for s in far_pane.query(Static) if "reveal" in s.classes)
+            assert "stopped sending for 1 s mid-answer" in revealed  # the detail comes with the reveal
 
     asyncio.run(scenario())
     row = sqlite3.connect(db).execute("SELECT winner_model, model_a, conversation_a, conversation_b FROM battles").fetchone()

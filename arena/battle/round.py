@@ -7,6 +7,7 @@ Side 0 is pane A (left), side 1 is pane B (right). Which model sits where is dra
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -30,7 +31,8 @@ class SideTurn:
     text: str = ""
     reason: str | None = None  # None while running; stop / length / cancelled / error
     timings: Timings | None = None
-    error: str | None = None
+    error: str | None = None  # the detail (model id, URL, server's words): after the vote only, and stored
+    public_error: str | None = None  # "Side B failed: <symmetric reason>": all that is shown before the vote
     truncated_turns: int = 0
 
     @property
@@ -42,6 +44,17 @@ class SideTurn:
 class Turn:
     user: str
     sides: tuple[SideTurn, SideTurn]
+
+
+def _names(text: str, model_id: str) -> bool:
+    return re.search(rf"(?<![\w-]){re.escape(model_id)}(?![\w-])", text, re.IGNORECASE) is not None
+
+
+def _timings_entry(st: SideTurn) -> dict:
+    entry = (st.timings or Timings()).to_dict()
+    if st.error is not None:
+        entry["error"] = st.error
+    return entry
 
 
 def sampling_to_params(sampling: Sampling, seed: int) -> ChatParams:
@@ -156,13 +169,24 @@ class Round:
             st.truncated_turns = event.truncated_turns
         else:
             st.reason = "error"
-            st.error = event.error.render()
+            st.error = event.error.render_exact()  # exact; drawn only through the sanitizer
+            st.public_error = f"Side {SIDE_LABELS[side]} failed: {event.error.public}"
 
     @property
     def last_errors(self) -> list[tuple[int, str]]:
+        """(side, text) of the last turn's failures, as they may be shown while the round is blind: model-free."""
         if not self.turns:
             return []
-        return [(i, s.error) for i, s in enumerate(self.turns[-1].sides) if s.error]
+        return [(i, s.public_error or f"Side {SIDE_LABELS[i]} failed") for i, s in enumerate(self.turns[-1].sides)
+                if s.reason == "error"]
+
+    def error_details(self, side: int) -> list[str]:
+        """Every failure of `side` in this round with its detail (names, URLs, sizes): for after the vote only."""
+        return [f"turn {n}: {t.sides[side].error}" for n, t in enumerate(self.turns, 1) if t.sides[side].error]
+
+    def shown_before_vote(self) -> list[str]:
+        """Text this program drew from the round before the vote besides the answers: the public error lines."""
+        return [s.public_error for t in self.turns for s in t.sides if s.public_error]
 
     # --- vote --------------------------------------------------------------------------------------------------------
     def answers(self, side: int) -> list[str]:
@@ -175,6 +199,13 @@ class Round:
                 for term in find_leaks(text):
                     if term not in found:
                         found.append(term)
+        # Errors are shown by their public, model-free text; should one ever name a model (a family, or this round's
+        # model ids), the blind is broken just as by an answer that names itself.
+        for text in self.shown_before_vote():
+            terms = find_leaks(text) + [m for m in self.models if _names(text, m)]
+            for term in terms:
+                if term not in found:
+                    found.append(term)
         return found
 
     def side_record(self, side: int, checks: dict | None = None) -> SideRecord:
@@ -185,7 +216,8 @@ class Round:
             messages=self.messages_for(side),
             sampling=sampling,
             seeds=[t.sides[side].seed for t in self.turns],
-            timings=[(t.sides[side].timings or Timings()).to_dict() for t in self.turns],
+            # A failed turn's detail rides in its timings entry ("error"): kept exactly, shown in the reveal.
+            timings=[_timings_entry(t.sides[side]) for t in self.turns],
             finish_reasons=[t.sides[side].reason or "error" for t in self.turns],
             stopped=any(t.sides[side].reason == "cancelled" for t in self.turns),
             checks=checks,

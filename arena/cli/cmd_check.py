@@ -16,6 +16,7 @@ from arena.errors import ArenaError
 from arena.paths import default_config_path
 from arena.prompts.suite import ALL, builtin_suite_names, is_builtin_path, load_suite, suite_from_node
 from arena.prompts.types import Suite
+from arena.cli.output import err, out
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -48,11 +49,11 @@ def run(args: argparse.Namespace) -> int:
     for target in targets:
         try:
             for line in check_target(target):
-                print(line)
+                out(line)
         except ArenaError as exc:
             # Report every file's problem in one run, each as its own paragraph.
             failed = max(failed, exc.exit_code)
-            sys.stderr.write(f"arena: {exc.render()}\n")
+            err(f"arena: {exc.render()}")
     sys.stdout.flush()
     return failed
 

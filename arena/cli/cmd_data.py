@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, TextIO
 
 from arena import paths
 from arena.errors import ArenaError, UsageError
+from arena.cli.output import err, out
+from arena.untrusted import visible
 
 if TYPE_CHECKING:
     from arena.store import Filters
@@ -80,6 +82,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     m.set_defaults(func=run_merge)
 
 
+class _VisibleStream:
+    """A text stream that writes through `arena.untrusted.visible` (newlines kept)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return self._stream.write(visible(text))
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+
 @contextlib.contextmanager
 def _output(target: str | None, fmt: str) -> Iterator[TextIO]:
     """stdout, or FILE written via FILE.partial and renamed at the end: an interrupted export never looks complete."""
@@ -88,7 +103,9 @@ def _output(target: str | None, fmt: str) -> Iterator[TextIO]:
         stream = sys.stdout
         if fmt == "csv":
             stream.reconfigure(newline="", errors="backslashreplace")  # type: ignore[attr-defined]
-        yield stream
+        # On a terminal the export is read, not saved: CSV cells hold raw answer text, so draw it through the one
+        # sanitizer. Into a pipe or a file it stays exact (jsonl and fastchat are ASCII-escaped JSON either way).
+        yield _VisibleStream(stream) if stream.isatty() else stream  # type: ignore[misc]
         stream.flush()
         return
     final = Path(target).expanduser()
@@ -124,8 +141,8 @@ def run_export(args: argparse.Namespace) -> int:
     store = VoteStore(db, create=False)
     try:
         try:
-            with _output(args.output, args.format) as out:
-                n = WRITERS[args.format](store.iter_votes(filters), out)
+            with _output(args.output, args.format) as stream:
+                n = WRITERS[args.format](store.iter_votes(filters), stream)
         except BrokenPipeError:
             # `arena export | head`: the reader has all it wanted. Point stdout at /dev/null so the interpreter's final
             # flush does not raise again, and stop quietly, like other Unix tools.
@@ -136,7 +153,7 @@ def run_export(args: argparse.Namespace) -> int:
     finally:
         store.close()
     where = args.output if args.output not in (None, "-") else "standard output"
-    sys.stderr.write(f"arena: exported {n} vote{'s' * (n != 1)} from {db} to {where} ({args.format}).\n")
+    err(f"arena: exported {n} vote{'s' * (n != 1)} from {db} to {where} ({args.format}).")
     return 0
 
 
@@ -151,12 +168,12 @@ def run_merge(args: argparse.Namespace) -> int:
         result = store.merge_from(other)
     finally:
         store.close()
-    print(
+    out(
         f"Merged {other} into {store.path}: {result.added} vote{'s' * (result.added != 1)} added, "
         f"{result.skipped} already present (skipped), {result.models_added} new model{'s' * (result.models_added != 1)}."
     )
     if result.models_differing:
-        print(
+        out(
             "Note: these model ids name different files in the two databases (fingerprints differ); "
             f"this database's facts were kept: {', '.join(result.models_differing)}."
         )

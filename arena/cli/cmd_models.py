@@ -8,6 +8,8 @@ from pathlib import Path
 
 from arena.config.types import Config, DerivedSource, HubSource, ModelSpec, RemoteSource
 from arena.errors import ArenaError, ModelError, UsageError
+from arena.cli.output import err, out
+from arena.untrusted import one_line
 
 DEMO_MATCHUP = "demo"
 
@@ -73,18 +75,19 @@ def _progress():  # type: ignore[no-untyped-def]
 
     def plain(fraction: float, message: str) -> None:
         if fraction <= 0.0 and ":" not in message or fraction >= 1.0:
-            sys.stderr.write(f"  {message}\n")
+            err(f"  {message}")
 
     return plain
 
 
 def _table(rows: list[list[str]], right: set[int]) -> str:
+    rows = [[one_line(c) for c in r] for r in rows]  # sanitized before measuring, so the columns line up
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    out = []
+    lines = []
     for r in rows:
         cells = [c.rjust(widths[i]) if i in right else c.ljust(widths[i]) for i, c in enumerate(r)]
-        out.append("  ".join(cells).rstrip())
-    return "\n".join(out)
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
 
 
 def run_models(args: argparse.Namespace) -> int:
@@ -120,24 +123,24 @@ def run_models(args: argparse.Namespace) -> int:
             p = r.path or local_path(spec, config)
             where = str(p) if p else (r.source if not isinstance(spec.source, HubSource) else f"{r.source} (not in the Hugging Face cache)")
             paths.append(f"{spec.id}: {where}")
-    print(_table(rows, right={2, 4, 5, 6}))
+    out(_table(rows, right={2, 4, 5, 6}))
     if config.matchups:
-        print()
+        out()
         mrows = [["MATCHUP", "BIG", "SMALL", "BUDGET"]]
         for m in config.matchups.values():
             mrows.append([m.id, m.big, m.small, f"{m.budget_gb:g} GB" if m.budget_gb else "-"])
-        print(_table(mrows, right={3}))
+        out(_table(mrows, right={3}))
     if config.ladders:
-        print()
+        out()
         lrows = [["LADDER", "MODELS", "BUDGET"]]
         for lad in config.ladders.values():
             lrows.append([lad.id, " ".join(lad.models), f"{lad.budget_gb:g} GB" if lad.budget_gb else "-"])
-        print(_table(lrows, right={2}))
+        out(_table(lrows, right={2}))
     if paths:
-        print()
-        print("\n".join(paths))
+        out()
+        out("\n".join(paths))
     for problem in problems:
-        sys.stderr.write(f"arena: {problem}\n")
+        err(f"arena: {problem}")
     return 1 if problems else 0
 
 
@@ -165,13 +168,13 @@ def _pull(config: Config, specs: list[ModelSpec], *, offline: bool, threads: int
 
     for spec in specs:
         if isinstance(spec.source, RemoteSource):
-            print(f"{spec.id}: remote ({spec.source.base_url}), nothing to pull")
+            out(f"{spec.id}: remote ({spec.source.base_url}), nothing to pull")
             continue
-        sys.stderr.write(f"{spec.id}: {_what(spec)}\n")
+        err(f"{spec.id}: {_what(spec)}")
         r = resolve(spec, config, download=True, offline=offline, progress=_progress(), threads=threads)
         assert r.path is not None and r.facts is not None
         note = " (requantized)" if r.requantized else ""
-        print(f"{spec.id}: {r.path} ({format_bytes(r.facts.file_size)}, {r.facts.quant_type}, {r.facts.bits_per_weight:.2f} bpw){note}")
+        out(f"{spec.id}: {r.path} ({format_bytes(r.facts.file_size)}, {r.facts.quant_type}, {r.facts.bits_per_weight:.2f} bpw){note}")
     return 0
 
 
@@ -197,7 +200,7 @@ def run_prepare_demo(args: argparse.Namespace) -> int:
     specs = _targets(config, DEMO_MATCHUP)
     for spec in specs:
         if isinstance(spec.source, HubSource):
-            sys.stderr.write(f"note: {spec.id} comes from Hugging Face; offline, only the cache is used\n")
+            err(f"note: {spec.id} comes from Hugging Face; offline, only the cache is used")
     return _pull(config, specs, offline=True, threads=None)
 
 
@@ -223,15 +226,15 @@ def run_quantize(args: argparse.Namespace) -> int:
             raise UsageError(f"Model '{spec.id}' is a remote model: there is no local file to quantize", "pick a local model")
         src = r.path
         default_out = derived_path(spec.id, name)
-    out = Path(args.output).expanduser() if args.output else default_out
+    target = Path(args.output).expanduser() if args.output else default_out
     before = read_facts(src)
-    sys.stderr.write(f"quantizing {src} ({before.quant_type}, {before.bits_per_weight:.2f} bpw) -> {name}\n")
-    res = quantize_model(src, out, name, threads=args.threads, progress=_progress(), force=args.force)
+    err(f"quantizing {src} ({before.quant_type}, {before.bits_per_weight:.2f} bpw) -> {name}")
+    res = quantize_model(src, target, name, threads=args.threads, progress=_progress(), force=args.force)
     after = read_facts(res.path)
     how = "reused existing file" if res.cached else f"{res.seconds:.1f} s"
-    print(f"{res.path} ({after.quant_type}, {after.bits_per_weight:.2f} bpw, {format_bytes(after.file_size)}; {how})")
+    out(f"{res.path} ({after.quant_type}, {after.bits_per_weight:.2f} bpw, {format_bytes(after.file_size)}; {how})")
     if res.requantized:
-        print(f"note: the source was already quantized ({before.quant_type}); requantizing compounds the quality loss")
+        out(f"note: the source was already quantized ({before.quant_type}); requantizing compounds the quality loss")
     if res.fallback_note:
-        print(f"note: {res.fallback_note} (K-quants need row widths divisible by 256; those tensors use wider types)")
+        out(f"note: {res.fallback_note} (K-quants need row widths divisible by 256; those tensors use wider types)")
     return 0

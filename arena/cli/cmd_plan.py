@@ -74,9 +74,9 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.write(json.dumps({"config": str(config.path), **plan.to_dict()}, indent=2) + "\n")
         return 0
-    from arena.tui.sanitize import visible_text  # the one sanitizer: GGUF names, file names and Hub listings are untrusted
+    from arena.untrusted import visible  # the one sanitizer: GGUF names, file names and Hub listings are untrusted
 
-    sys.stdout.write(visible_text(render(plan, str(config.path))))
+    sys.stdout.write(visible(render(plan, str(config.path))))
     return 0
 
 

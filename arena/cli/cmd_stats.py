@@ -169,9 +169,10 @@ def run(args: argparse.Namespace) -> int:
         return 0
     ladders_voted = _ladders_with_votes(db, ladder_ids) if db.is_file() and not args.matchup else []
     if not results and not ladders_voted:
-        sys.stdout.write(_no_votes_line(db, args) + "\n")
+        sys.stdout.write(visible(_no_votes_line(db, args)) + "\n")
         return 0
     note = "" if args.include_leaks else "Votes flagged as identity leaks are excluded (--include-leaks keeps them).\n"
-    note += "".join(f"Ladder {visible(l)} has votes: `arena stats --ladder {visible(l)}` ranks its models.\n" for l in ladders_voted)
-    sys.stdout.write("\n\n".join(render_text(r, c, fixed_n=args.fixed_n).rstrip("\n") for r, c in results) + "\n\n" + note)
+    note += "".join(f"Ladder {l} has votes: `arena stats --ladder {l}` ranks its models.\n" for l in ladders_voted)
+    # Model labels and categories in the report come from YAML and the database: through the one sanitizer.
+    sys.stdout.write(visible("\n\n".join(render_text(r, c, fixed_n=args.fixed_n).rstrip("\n") for r, c in results) + "\n\n" + note))
     return 0

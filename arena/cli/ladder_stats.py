@@ -19,10 +19,7 @@ from arena.errors import ArenaError, UsageError
 from arena.stats.chart import FILE_SUFFIXES, chart_data, render_terminal, save_chart
 from arena.stats.ladder import LadderReport, LadderResult, ladder_report, params_text, safe_facts
 
-try:  # the one sanitizer for untrusted text (YAML names, stored model names, ids) on its way to the terminal
-    from arena.untrusted import visible as _visible  # type: ignore[import-not-found,unused-ignore]
-except ImportError:  # before the untrusted-text module lands
-    from arena.tui.sanitize import visible_text as _visible  # type: ignore[no-redef,unused-ignore]
+from arena.untrusted import visible as _visible  # the one sanitizer for untrusted text (names from YAML and the DB)
 
 TERMINAL = "-"
 

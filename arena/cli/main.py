@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from arena import __version__
 from arena.errors import EXIT_USAGE, ArenaError
+from arena.cli.output import err, install_log_handler
 
 # Order is the order in `arena --help`.
 COMMAND_MODULES = [
@@ -30,7 +31,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse that exits 2 with a one-paragraph message instead of a usage dump."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        sys.stderr.write(f"arena: {message}. Run '{self.prog} --help' for usage.\n")
+        err(f"arena: {message}. Run '{self.prog} --help' for usage.")  # quotes what was typed
         raise SystemExit(EXIT_USAGE)
 
 
@@ -70,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    install_log_handler()
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -77,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except ArenaError as exc:
-        sys.stderr.write(f"arena: {exc.render()}\n")
+        err(f"arena: {exc.render()}")
         return exc.exit_code
     except KeyboardInterrupt:
         sys.stderr.write("arena: interrupted.\n")

@@ -39,7 +39,7 @@ from arena.engine.types import (
     TextDelta,
     Timings,
 )
-from arena.errors import EngineError
+from arena.errors import EngineError, Public
 
 GGUF_MAGIC = b"GGUF"
 
@@ -161,7 +161,7 @@ def _explain_load_failure(path: Path, lines: list[str], exc: BaseException) -> E
         fix = None
     else:
         fix = "the file may be truncated or corrupt: download it again"
-    return EngineError(f"Could not load model {path}: {detail}", fix)
+    return EngineError(f"Could not load model {path}: {detail}", fix, public=Public.LOAD_FAILED)
 
 
 class LocalEngine:
@@ -298,14 +298,15 @@ class LocalEngine:
         except _PromptTokens as p:
             return len(p.tokens)
         except Exception as e:  # Jinja templates may raise on conversations they do not accept
-            raise EngineError(f"The chat template of {self.model_id} rejected the conversation: {e}") from e
+            raise EngineError(f"The chat template of {self.model_id} rejected the conversation: {e}",
+                              public=Public.TEMPLATE_REJECTED) from e
         raise EngineError(f"Could not count the prompt tokens of {self.model_id}")  # pragma: no cover
 
     # -- internals -------------------------------------------------------------------------------------------------
 
     def _require_loaded(self) -> Any:
         if self._llm is None:
-            raise EngineError(f"Model {self.model_id} is not loaded", "load it before chatting")
+            raise EngineError(f"Model {self.model_id} is not loaded", "load it before chatting", public=Public.NOT_LOADED)
         return self._llm
 
     def _check_chat_format(self, llm: Any, llama_chat_format: Any) -> None:
@@ -357,6 +358,7 @@ class LocalEngine:
                 f"The prompt is {e.prompt_tokens} tokens, but the context of {self.model_id} is {self.n_ctx} tokens "
                 f"and {room} must stay free for the answer",
                 f"shorten the message, or raise n_ctx for {self.model_id} in models.yaml",
+                public=Public.CONTEXT_FULL,
             ) from e
 
     def _stream(self, messages: list[Message], params: ChatParams, start: float) -> Iterator[Event]:
@@ -410,7 +412,7 @@ class LocalEngine:
                     break
         except Exception as e:  # noqa: BLE001 - llama_decode returned 2 (aborted) is a RuntimeError; anything else is a failure
             if not self._cancel_requested:
-                yield Failed(EngineError(f"Generation failed in {self.model_id}: {e}"))
+                yield Failed(EngineError(f"Generation failed in {self.model_id}: {e}", public=Public.GENERATION_FAILED))
                 return
             llm.reset()  # an aborted decode leaves a partial batch behind: start the next prompt clean
         finally:

@@ -33,7 +33,7 @@ from arena.engine.types import (
     TextDelta,
     Timings,
 )
-from arena.errors import EngineError
+from arena.errors import EngineError, Public
 
 log = logging.getLogger("arena.engine.remote")
 
@@ -76,6 +76,53 @@ class SSEParser:
         self.other_lines += 1
         if self.first_other is None:
             self.first_other = line[:120]
+
+
+def _sse_data(resp: http.client.HTTPResponse, parser: SSEParser) -> Iterator[str]:
+    """Decoding: the data of each server-sent event, until the stream ends (transport errors propagate)."""
+    while True:
+        raw = resp.readline()
+        data = parser.feed(raw) if raw else parser.flush()
+        if data is not None:
+            yield data
+        elif not raw:
+            return
+
+
+@dataclass
+class _Accumulator:
+    """Accumulation: what a stream's chunks have told so far (text timing, usage, server timings, finish reason)."""
+
+    start: float  # perf_counter() when the request started
+    ttft: float | None = None
+    t_last: float | None = None
+    deltas: int = 0
+    usage: dict[str, Any] | None = None
+    server_timings: dict[str, Any] | None = None  # llama-server's own measurements
+    reason: str | None = None
+    done: bool = False  # the server sent [DONE]
+
+    @property
+    def complete(self) -> bool:
+        return self.done or self.reason is not None
+
+    def absorb(self, chunk: dict[str, Any]) -> Iterator[str]:
+        """Note one chunk's usage, timings and finish reason; yield its text deltas (timed as they are yielded)."""
+        if isinstance(chunk.get("usage"), dict):
+            self.usage = chunk["usage"]
+        if isinstance(chunk.get("timings"), dict):
+            self.server_timings = chunk["timings"]
+        for choice in chunk.get("choices") or []:
+            text = (choice.get("delta") or {}).get("content")
+            if text:
+                now = time.perf_counter()
+                if self.ttft is None:
+                    self.ttft = now - self.start
+                self.t_last = now
+                self.deltas += 1
+                yield text
+            if choice.get("finish_reason"):
+                self.reason = choice["finish_reason"]
 
 
 @dataclass
@@ -233,29 +280,36 @@ class RemoteEngine:
     def _connect_error(self, exc: BaseException) -> EngineError:
         where = f"{self._target.netloc} ({self.base_url})"
         if isinstance(exc, ConnectionRefusedError):
-            return EngineError(f"Cannot connect to {where}: connection refused", "start the server or fix base_url")
+            return EngineError(f"Cannot connect to {where}: connection refused", "start the server or fix base_url",
+                               public=Public.REFUSED)
         if isinstance(exc, socket.gaierror):
-            return EngineError(f"Cannot resolve the host {self._target.host!r} of {self.base_url}", "fix base_url")
+            return EngineError(f"Cannot resolve the host {self._target.host!r} of {self.base_url}", "fix base_url",
+                               public=Public.UNREACHABLE)
         if isinstance(exc, TimeoutError):
             return EngineError(
                 f"The server at {where} did not answer within {self.timeout_s:g} s",
                 "check that it is running and not overloaded, or raise timeout_s in models.yaml",
+                public=Public.NO_ANSWER,
             )
         if isinstance(exc, ssl.SSLError):
-            return EngineError(f"TLS error talking to {where}: {exc}", "check the URL's scheme (http vs https)")
-        return EngineError(f"Network error talking to {where}: {exc}", "check the server and base_url")
+            return EngineError(f"TLS error talking to {where}: {exc}", "check the URL's scheme (http vs https)",
+                               public=Public.UNREACHABLE)
+        return EngineError(f"Network error talking to {where}: {exc}", "check the server and base_url",
+                           public=Public.UNREACHABLE)
 
     def _http_error(self, status: int, body: bytes) -> EngineError:
         detail = _error_message(body)
         what = f"The server at {self.base_url} answered HTTP {status}: {detail}"
         if status in (401, 403):
             var = f"the environment variable {self.api_key_env}" if self.api_key_env else "api_key_env in models.yaml"
-            return EngineError(what, f"check the API key in {var}")
+            return EngineError(what, f"check the API key in {var}", public=Public.SERVER_ERROR)
         if status == 404:
-            return EngineError(what, f"check base_url (usually ends in /v1) and the model name {self.model!r}")
+            return EngineError(what, f"check base_url (usually ends in /v1) and the model name {self.model!r}",
+                               public=Public.SERVER_ERROR)
         if status == 400 and ("context" in detail.lower() or "token" in detail.lower()):
-            return EngineError(what, "the conversation is too long for the server's context: start a new round")
-        return EngineError(what, None)
+            return EngineError(what, "the conversation is too long for the server's context: start a new round",
+                               public=Public.CONTEXT_FULL)
+        return EngineError(what, None, public=Public.SERVER_ERROR)
 
     def _simple_request(self, method: str, path: str) -> tuple[int, bytes]:
         conn = self._new_conn()
@@ -294,6 +348,7 @@ class RemoteEngine:
                 f"The prompt is about {e.prompt_tokens} tokens, but the context of {self.model_id} is {self.n_ctx} "
                 f"tokens and {room} must stay free for the answer",
                 "shorten the message",
+                public=Public.CONTEXT_FULL,
             ) from e
         return fit.messages, fit.dropped_turns
 
@@ -347,94 +402,88 @@ class RemoteEngine:
 
     def _read_events(self, resp: http.client.HTTPResponse, params: ChatParams, start: float,
                      dropped: int) -> Iterator[Event]:
-        parser = SSEParser()
-        ttft: float | None = None
-        t_last: float | None = None
-        deltas = 0
-        usage: dict[str, Any] | None = None
-        server_timings: dict[str, Any] | None = None
-        reason: str | None = None
-        done = False
-        content_type = resp.getheader("Content-Type", "")
-        if "application/json" in content_type:
+        """Decode (`_sse_data`), accumulate (`_Accumulator`), classify failures (`_*_failure`): one job each."""
+        if "application/json" in resp.getheader("Content-Type", ""):
             yield from self._non_streaming(resp, params, start, dropped)
             return
+        parser = SSEParser()
+        acc = _Accumulator(start)
         try:
-            while not done:
-                raw = resp.readline()
-                data = parser.feed(raw) if raw else parser.flush()
-                if data is None:
-                    if not raw:
-                        break  # end of stream
-                    continue
+            for data in _sse_data(resp, parser):
                 if data.strip() == "[DONE]":
-                    done = True
+                    acc.done = True
                     break
                 try:
                     chunk = json.loads(data)
                 except ValueError:
-                    yield Failed(EngineError(
-                        f"The server at {self.base_url} sent data that is not JSON: {data[:120]!r}",
-                        "check that base_url points at an OpenAI-compatible server",
-                    ))
+                    yield Failed(self._not_json_failure(data))
                     return
                 if not isinstance(chunk, dict):
                     continue
                 if chunk.get("error"):
-                    yield Failed(EngineError(f"The server at {self.base_url} reported an error mid-answer: "
-                                             f"{_error_message(json.dumps(chunk).encode())}"))
+                    yield Failed(self._error_chunk_failure(chunk))
                     return
-                if isinstance(chunk.get("usage"), dict):
-                    usage = chunk["usage"]
-                if isinstance(chunk.get("timings"), dict):  # llama-server's own measurements
-                    server_timings = chunk["timings"]
-                for choice in chunk.get("choices") or []:
-                    text = (choice.get("delta") or {}).get("content")
-                    if text:
-                        now = time.perf_counter()
-                        if ttft is None:
-                            ttft = now - start
-                        t_last = now
-                        deltas += 1
-                        yield TextDelta(text)
-                    if choice.get("finish_reason"):
-                        reason = choice["finish_reason"]
+                for text in acc.absorb(chunk):
+                    yield TextDelta(text)
                 if self._cancel_requested:
                     break
         except (OSError, http.client.HTTPException, ValueError) as e:
             if not self._cancel_requested:
-                if isinstance(e, TimeoutError):
-                    yield Failed(EngineError(
-                        f"The server at {self.base_url} stopped sending for {self.timeout_s:g} s mid-answer",
-                        "check the server, or raise timeout_s in models.yaml",
-                    ))
-                else:
-                    yield Failed(EngineError(f"The connection to {self.base_url} broke mid-answer: {e}"))
+                yield Failed(self._transport_failure(e))
                 return
         if self._cancel_requested:
-            yield Finished("cancelled", self._timings(start, ttft, t_last, deltas, usage, server_timings), params.seed,
-                           dropped)
-            return
-        if not done and reason is None:
-            if deltas == 0 and parser.other_lines:
-                yield Failed(EngineError(
-                    f"The server at {self.base_url} did not answer with an event stream (it sent "
-                    f"{parser.first_other!r})",
-                    "check that base_url points at an OpenAI-compatible server",
-                ))
-            elif deltas == 0:
-                yield Failed(EngineError(
-                    f"The server at {self.base_url} closed the connection without answering",
-                    "check the server's log: the prompt may be too long for its context, or the server failed",
-                ))
-            else:
-                yield Failed(EngineError(
-                    f"The server at {self.base_url} closed the connection before the answer was finished",
-                    "check the server's log (it may have crashed or run out of memory)",
-                ))
-            return
-        yield Finished(reason or "stop", self._timings(start, ttft, t_last, deltas, usage, server_timings),
-                       params.seed, dropped)
+            yield Finished("cancelled", self._acc_timings(acc), params.seed, dropped)
+        elif not acc.complete:
+            yield Failed(self._early_end_failure(acc, parser))
+        else:
+            yield Finished(acc.reason or "stop", self._acc_timings(acc), params.seed, dropped)
+
+    # -- failure classification (mid-stream) ------------------------------------------------------------------------
+
+    def _not_json_failure(self, data: str) -> EngineError:
+        return EngineError(
+            f"The server at {self.base_url} sent data that is not JSON: {data[:120]!r}",
+            "check that base_url points at an OpenAI-compatible server",
+            public=Public.NOT_AN_ANSWER,
+        )
+
+    def _error_chunk_failure(self, chunk: dict[str, Any]) -> EngineError:
+        return EngineError(
+            f"The server at {self.base_url} reported an error mid-answer: {_error_message(json.dumps(chunk).encode())}",
+            public=Public.SERVER_ERROR,
+        )
+
+    def _transport_failure(self, exc: BaseException) -> EngineError:
+        if isinstance(exc, TimeoutError):
+            return EngineError(
+                f"The server at {self.base_url} stopped sending for {self.timeout_s:g} s mid-answer",
+                "check the server, or raise timeout_s in models.yaml",
+                public=Public.NO_ANSWER,
+            )
+        return EngineError(f"The connection to {self.base_url} broke mid-answer: {exc}", public=Public.CONNECTION_BROKE)
+
+    def _early_end_failure(self, acc: _Accumulator, parser: SSEParser) -> EngineError:
+        """The stream ended without [DONE] and without a finish reason."""
+        if acc.deltas == 0 and parser.other_lines:
+            return EngineError(
+                f"The server at {self.base_url} did not answer with an event stream (it sent {parser.first_other!r})",
+                "check that base_url points at an OpenAI-compatible server",
+                public=Public.NOT_AN_ANSWER,
+            )
+        if acc.deltas == 0:
+            return EngineError(
+                f"The server at {self.base_url} closed the connection without answering",
+                "check the server's log: the prompt may be too long for its context, or the server failed",
+                public=Public.CONNECTION_BROKE,
+            )
+        return EngineError(
+            f"The server at {self.base_url} closed the connection before the answer was finished",
+            "check the server's log (it may have crashed or run out of memory)",
+            public=Public.CONNECTION_BROKE,
+        )
+
+    def _acc_timings(self, acc: _Accumulator) -> Timings:
+        return self._timings(acc.start, acc.ttft, acc.t_last, acc.deltas, acc.usage, acc.server_timings)
 
     def _non_streaming(self, resp: http.client.HTTPResponse, params: ChatParams, start: float,
                        dropped: int) -> Iterator[Event]:
@@ -444,7 +493,8 @@ class RemoteEngine:
             choice = doc["choices"][0]
             text = choice["message"]["content"] or ""
         except (ValueError, KeyError, IndexError, TypeError, OSError) as e:
-            yield Failed(EngineError(f"The server at {self.base_url} sent an unexpected JSON answer ({e})"))
+            yield Failed(EngineError(f"The server at {self.base_url} sent an unexpected JSON answer ({e})",
+                                     public=Public.NOT_AN_ANSWER))
             return
         now = time.perf_counter()
         if text:

@@ -85,10 +85,12 @@ def stderr_progress(prefix: str = "") -> ProgressCallback:
     """A one-line progress display for the CLI (carriage return, no dependency)."""
     import sys
 
+    from arena.untrusted import one_line  # the message may name a file or quote a server
+
     def show(fraction: float, message: str) -> None:
         bar_len = 24
         filled = int(bar_len * max(0.0, min(1.0, fraction)))
-        sys.stderr.write(f"\r{prefix}[{'#' * filled}{'.' * (bar_len - filled)}] {fraction * 100:5.1f}% {message}\033[K")
+        sys.stderr.write(f"\r{prefix}[{'#' * filled}{'.' * (bar_len - filled)}] {fraction * 100:5.1f}% {one_line(message)}\033[K")
         if fraction >= 1.0:
             sys.stderr.write("\n")
         sys.stderr.flush()

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from textual.app import App
 from textual.binding import Binding
+from textual.content import Content
+from textual.notifications import SeverityLevel
 
 from arena.battle.runner import TurnRunner
 from arena.battle.lineup import Contenders, Lineup
@@ -17,6 +19,7 @@ from arena.prompts.types import Prompt, Suite
 from arena.store import VoteStore
 from arena.tui import gc_policy
 from arena.tui.commands import ArenaCommands
+from arena.untrusted import one_line, visible
 
 
 class ArenaApp(App[None]):
@@ -57,6 +60,23 @@ class ArenaApp(App[None]):
         self.contenders: Contenders | None = None
         self.lineup: Lineup | None = None  # owns the loaded engines of the open matchup or ladder
         self.active_runner: TurnRunner | None = None  # the turn streaming now, if any (set by the arena screen)
+
+    # Every notification and every screen title passes through the one sanitizer here, whoever calls them: they often
+    # quote an error (a server's words, a file name) or a YAML value (matchup ids). Notifications are plain text too:
+    # Textual would otherwise read "[...]" in a server's message as markup.
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        super().notify(visible(message), title=one_line(title), severity=severity, timeout=timeout, markup=False)
+
+    def format_title(self, title: str, sub_title: str) -> Content:
+        return super().format_title(one_line(title), one_line(sub_title))
 
     def on_mount(self) -> None:
         if self.initial_ladder:

@@ -8,6 +8,7 @@ from rich.text import Text
 
 from arena.config.types import Matchup
 from arena.records import ModelFacts, SideRecord
+from arena.untrusted import one_line, visible
 from arena.models.facts import (  # same units as `arena models`
     format_bytes,
     format_params,
@@ -43,7 +44,7 @@ def human_bytes(n: int | None) -> str:
 
 
 def reveal_title(facts: ModelFacts, role: str) -> str:
-    return f"{facts.name} ({ROLE_LABEL.get(role, role)})"
+    return f"{one_line(facts.name)} ({ROLE_LABEL.get(role, role)})"
 
 
 def _fmt(value: float | None, spec: str, suffix: str = "") -> str:
@@ -53,9 +54,9 @@ def _fmt(value: float | None, spec: str, suffix: str = "") -> str:
 def reveal_body(facts: ModelFacts, role: str, side: SideRecord) -> Text:
     """All values come from the GGUF header and the engine's own timings; '?' where unknown (e.g. remote models)."""
     t = Text()
-    t.append(f"{facts.name}", style="bold")
+    t.append(one_line(facts.name), style="bold")  # from YAML or the GGUF header: untrusted
     t.append(f"  — the {ROLE_LABEL.get(role, role)}\n")
-    quant = facts.quant_type or "?"
+    quant = one_line(facts.quant_type or "?")
     if facts.requantized:
         quant += " (requantized)"
     t.append(
@@ -74,5 +75,10 @@ def reveal_body(facts: ModelFacts, role: str, side: SideRecord) -> Text:
         ok = side.checks.get("passed")
         t.append("\ncheck ", style="bold")
         t.append("✓ pass" if ok else "✗ fail", style="green" if ok else "red")
-        t.append(f" ({side.checks.get('type')}: {side.checks.get('detail')})")
+        t.append(visible(f" ({side.checks.get('type')}: {side.checks.get('detail')})"))
+    # Failures are shown before the vote by their symmetric text only; the detail (ids, URLs, the server's words) here.
+    for n, entry in enumerate(side.timings, 1):
+        if entry.get("error"):
+            t.append(f"\nturn {n} failed: ", style="bold red")
+            t.append(visible(str(entry["error"])))
     return t

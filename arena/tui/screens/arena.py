@@ -32,6 +32,7 @@ from arena.prompts.types import UNCATEGORIZED, Prompt
 from arena.tui import gc_policy
 from arena.tui.reveal import reveal_body, reveal_role, reveal_title
 from arena.tui.widgets.answer_pane import AnswerPane
+from arena.untrusted import one_line, visible
 
 if TYPE_CHECKING:
     from arena.tui.app import ArenaApp
@@ -108,7 +109,7 @@ class ArenaScreen(Screen[None]):
                 yield ProgressBar(total=1.0, show_eta=False, id="load-next")
             else:
                 for model_id in self._model_ids():
-                    yield Static(Text(f"Loading {self._model_name(model_id)}"), classes="load-label")
+                    yield Static(Text(f"Loading {one_line(self._model_name(model_id))}"), classes="load-label")
                     yield ProgressBar(total=1.0, show_eta=False, id=f"load-{self._slug(model_id)}")
         yield Static("", id="round-info")
         with Horizontal(id="panes"):
@@ -288,7 +289,7 @@ class ArenaScreen(Screen[None]):
             parts.append(f"suite {r.suite_id} · prompt {r.prompt_id}")
         if len(r.turns) > 1:
             parts.append(f"turn {len(r.turns)}")
-        self.query_one("#round-info", Static).update(Text("  ·  ".join(parts)))
+        self.query_one("#round-info", Static).update(Text(one_line("  ·  ".join(parts))))  # YAML values in it
 
     @on(Input.Submitted, "#prompt")
     async def _submitted(self, event: Input.Submitted) -> None:
@@ -394,7 +395,7 @@ class ArenaScreen(Screen[None]):
         hint.append("   ·  [i] ask a follow-up first  ·  [ctrl+r] regenerate", style="dim")
         if self.prompt is not None and self.prompt.notes:
             hint.append("\nNotes for the voter: ", style="italic")
-            hint.append(self.prompt.notes, style="italic")
+            hint.append(visible(self.prompt.notes), style="italic")
         self._set_vote_bar(hint)
         self.query_one("#pane-a", AnswerPane).focus()
         self.refresh_bindings()

@@ -12,6 +12,7 @@ from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
 from arena.config.types import Config, DerivedSource, Ladder, Matchup, PackageSource, RemoteSource
+from arena.untrusted import one_line
 
 if TYPE_CHECKING:
     from arena.tui.app import ArenaApp
@@ -51,35 +52,35 @@ def matchup_warnings(config: Config, matchup: Matchup, cache: dict[str, Any] | N
 def matchup_row(config: Config, matchup: Matchup, cache: dict[str, Any] | None = None) -> Text:
     big, small = config.model(matchup.big), config.model(matchup.small)
     t = Text()
-    t.append(f"{matchup.id}", style="bold")
+    t.append(one_line(matchup.id), style="bold")  # YAML values: through the one sanitizer
     if matchup.budget_gb:
         t.append(f"  ~{matchup.budget_gb:g} GB budget", style="cyan")
     t.append("\n  big/harsh:   ")
-    t.append(big.name)
+    t.append(one_line(big.name))
     t.append(f"  [{presence(config, big.id)}]", style="dim")
     t.append("\n  small/light: ")
-    t.append(small.name)
+    t.append(one_line(small.name))
     t.append(f"  [{presence(config, small.id)}]", style="dim")
     if matchup.description:
-        t.append("\n  " + matchup.description.strip().splitlines()[0], style="italic dim")
+        t.append("\n  " + one_line(matchup.description.strip().splitlines()[0]), style="italic dim")
     for warning in matchup_warnings(config, matchup, cache):
-        t.append("\n  ⚠ " + warning, style="yellow")
+        t.append("\n  ⚠ " + one_line(warning), style="yellow")
     return t
 
 
 def ladder_row(config: Config, ladder: Ladder) -> Text:
     t = Text()
-    t.append(f"{ladder.id}", style="bold")
+    t.append(one_line(ladder.id), style="bold")  # YAML values: through the one sanitizer
     t.append(f"  ladder of {len(ladder.models)}", style="magenta")
     if ladder.budget_gb:
         t.append(f"  ~{ladder.budget_gb:g} GB each", style="cyan")
     for model_id in ladder.models:
         spec = config.model(model_id)
         t.append("\n  ")
-        t.append(spec.label)
+        t.append(one_line(spec.label))
         t.append(f"  [{presence(config, model_id)}]", style="dim")
     if ladder.description:
-        t.append("\n  " + ladder.description.strip().splitlines()[0], style="italic dim")
+        t.append("\n  " + one_line(ladder.description.strip().splitlines()[0]), style="italic dim")
     return t
 
 

@@ -29,6 +29,7 @@ from arena.store.checks import aggregate_checks
 from arena.tui.widgets.bars import ci_bar, share_bar
 from arena.tui.widgets.ladder_chart import LadderSection
 from arena.tui.widgets.ladder_chart import build_report as build_ladder_report
+from arena.untrusted import one_line, visible
 
 if TYPE_CHECKING:
     from arena.tui.app import ArenaApp
@@ -47,11 +48,12 @@ def pair_table(report: Report) -> Table:
     table = Table(title=None, expand=False, show_edge=False, pad_edge=False)
     table.add_column("category")
     table.add_column("n", justify="right")
-    table.add_column(f"{big} wins", justify="right")
-    table.add_column(f"{small} wins", justify="right")
+    # Text, not str: Rich would read "[...]" in a model's label as markup.
+    table.add_column(Text(f"{big} wins"), justify="right")
+    table.add_column(Text(f"{small} wins"), justify="right")
     table.add_column("tie", justify="right")
     table.add_column("both bad", justify="right")
-    table.add_column(f"{big} share of decided (anytime-valid CS)")
+    table.add_column(Text(f"{big} share of decided (anytime-valid CS)"))
     table.add_column("p (anytime)", justify="right")
 
     def row(name: str, s: PairSummary) -> None:
@@ -59,7 +61,7 @@ def pair_table(report: Report) -> Table:
         bar.append(f" {_pct(s.win_rate)} {_ci(s.anytime_ci)}")
         p_any = s.anytime_p_adjusted
         table.add_row(
-            Text(name), str(s.n), str(s.big_wins), str(s.small_wins), str(s.ties), str(s.both_bad), bar,
+            Text(one_line(name)), str(s.n), str(s.big_wins), str(s.small_wins), str(s.ties), str(s.both_bad), bar,
             "—" if p_any is None else format_p(p_any).removeprefix("p = "),
         )
 
@@ -112,7 +114,7 @@ def ratings_table(report: Report) -> Table:
         table.add_column(col)
     for r in report.ratings:
         ci = "—" if r.ci_low is None else f"{r.ci_low:.0f} … {r.ci_high:.0f}"
-        table.add_row(str(r.rank), Text(report.label(r.model)), f"{r.rating:.0f}", ci, str(r.votes))
+        table.add_row(str(r.rank), Text(one_line(report.label(r.model))), f"{r.rating:.0f}", ci, str(r.votes))
     return table
 
 
@@ -129,7 +131,7 @@ def checks_block(summary: ChecksSummary) -> Text:
         t.append("  " + tally_text("", tally).strip() + "\n")
     if len(summary.by_category) > 1:
         for name, tallies in summary.by_category.items():
-            t.append(f"  {name}: ", style="bold")
+            t.append(f"  {one_line(name)}: ", style="bold")
             t.append(tallies_text(summary, tallies) + "\n")
     paired = head_to_head_text(summary)
     if paired:
@@ -184,6 +186,8 @@ class StatsScreen(Screen[None]):
             return None
         rows = app.store.aggregate(Filters(matchup=self.matchup_id, include_leaks=self.include_leaks))
         labels = {m.id: m.label for m in app.config.models.values()}  # the same labels as `arena stats`
+        # Labels come from YAML, ids also from merged databases: every one drawn here passes the one sanitizer.
+        labels = {mid: one_line(labels.get(mid, mid)) for mid in {*labels, *pair}}
         from arena.models.contenders import stats_framing  # what the files say each model is, not the slots
 
         extra = stats_framing(app.config, pair[0], pair[1], app.store.models())
@@ -226,7 +230,7 @@ class StatsScreen(Screen[None]):
         checks_widget.display = not checks.empty
         ratings = self.query_one("#stats-ratings", Static)
         ratings.update(ratings_table(report) if len(report.ratings) > 2 else "")
-        self.query_one("#stats-text", Static).update(Text(render_text(report, checks), style="dim"))
+        self.query_one("#stats-text", Static).update(Text(visible(render_text(report, checks)), style="dim"))
 
     def action_toggle_leaks(self) -> None:
         self.include_leaks = not self.include_leaks

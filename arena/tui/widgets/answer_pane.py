@@ -10,7 +10,7 @@ from textual.containers import VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Static
 
-from arena.tui.sanitize import visible_text
+from arena.untrusted import one_line, visible
 from arena.tui.widgets.stream_view import StreamView
 
 
@@ -45,7 +45,7 @@ class AnswerPane(VerticalScroll, can_focus=True):
         self._follow_pending = False  # a scroll to the end is due after the next refresh
 
     async def start_turn(self, user_text: str) -> None:
-        prompt = Static(Text("You: " + visible_text(user_text)), classes="user-turn")
+        prompt = Static(Text("You: " + visible(user_text)), classes="user-turn")
         self._stream = StreamView(classes="answer")
         self._turns.append([prompt, self._stream])
         self._generation += 1
@@ -115,13 +115,14 @@ class AnswerPane(VerticalScroll, can_focus=True):
         self.scroll_end(animate=False, immediate=True)
 
     async def show_error(self, message: str) -> None:
-        error = Static(Text(message), classes="pane-error")
+        """An error line under this turn's answer (its text may quote a server: drawn through the sanitizer)."""
+        error = Static(Text(visible(message)), classes="pane-error")
         if self._turns:
             self._turns[-1].append(error)
         await self.mount(error)
 
     async def reveal(self, title: str, body: Text) -> None:
-        self.border_title = Text(f"{self.label} \u00b7 {title}")  # Text: literal, never parsed as markup
+        self.border_title = Text(f"{self.label} \u00b7 {one_line(title)}")  # Text: literal, never parsed as markup
         await self.mount(Static(body, classes="reveal"))
         self.scroll_end(animate=False)
 

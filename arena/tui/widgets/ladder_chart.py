@@ -18,10 +18,7 @@ from arena.stats.chart import ChartData, chart_data, draw_plotext
 from arena.stats.ladder import LadderReport, ladder_report, params_text, safe_facts
 from arena.store import Filters, VoteStore
 
-try:  # the one sanitizer for untrusted text (names from YAML and the DB)
-    from arena.untrusted import visible as _visible  # type: ignore[import-not-found,unused-ignore]
-except ImportError:  # before the untrusted-text module lands
-    from arena.tui.sanitize import visible_text as _visible  # type: ignore[no-redef,unused-ignore]
+from arena.untrusted import visible as _visible  # the one sanitizer for untrusted text (names from YAML and the DB)
 
 
 class LadderChart(PlotextPlot):

@@ -12,7 +12,7 @@ the keypress-to-repaint target by far. Here an answer is ONE widget that draws l
   for the lines on screen, and Textual caches those too.
 - Model text is shown literally: raw HTML is not interpreted (it would otherwise be dropped silently), links are not
   made clickable, Rich/Textual markup is plain text to Markdown, and control characters are replaced by visible
-  pictures first (`visible_text`).
+  pictures first (`arena.untrusted.visible`).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from textual.selection import Selection
 from textual.strip import Strip
 from textual.widget import Widget
 
-from arena.tui.sanitize import visible_text
+from arena.untrusted import visible
 
 # An append re-renders the last chunk: about this many characters (more for one long block). 400 cut the median append
 # cost by ~30% against 1,000 in benchmarks/tui.py; the per-frame cost does not depend on it.
@@ -119,7 +119,7 @@ class StreamView(Widget):
             self._chunks.append(_Chunk())
         changed = len(self._chunks) - 1  # the first chunk this append re-renders
         current = self._chunks[-1]
-        current.source += visible_text(fragment)
+        current.source += visible(fragment)
         current.width = -1
         while len(current.source) >= CHUNK_CHARS:
             cut, at_block = self._split_point(current)
