@@ -13,9 +13,8 @@ import numpy as np
 import pytest
 from gguf import GGUFReader
 
-from arena.config.loader import load_config
 from arena.models.compare import MEMORY_TOLERANCE, Comparison, Contender, parse_params, typical_bpw
-from arena.models.contenders import compare_facts, compare_matchup, stats_framing
+from arena.models.contenders import compare_facts, stats_framing
 from arena.models.facts import EMBEDDING_TENSORS, read_facts
 from arena.models.preflight import estimate_memory
 from arena.records import BattleRecord, ModelFacts, SideRecord, Vote

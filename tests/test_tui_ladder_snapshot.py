@@ -12,7 +12,7 @@ from arena.store import VoteStore
 from arena.store.synthetic_ladder import LADDER, seed_ladder
 from arena.tui.app import ArenaApp
 from arena.tui.screens.stats import StatsScreen
-from tests.support.fake_engine import fake_factory
+from tests.support.fake_engine import fake_backend
 from tests.support.pilot import wait_for
 
 FIVE = {k: v for k, v in LADDER.items() if k != "qwen2.5-14b-q6_k"}  # 14B at three quants, 7B and 3B at Q8_0
@@ -23,7 +23,7 @@ def test_statistics_screen_with_ladder_chart(snap_compare, demo_config, tmp_path
     db = tmp_path / "v.db"
     with VoteStore(db) as store:
         seed_ladder(store, 1200, seed=7, ladder=FIVE)
-    app = ArenaApp(demo_config, db, matchup_id="demo", seed=11, engine_factory=fake_factory(ANSWERS))
+    app = ArenaApp(demo_config, db, matchup_id="demo", seed=11, backend=fake_backend(ANSWERS))
 
     async def run_before(pilot) -> None:
         await wait_for(pilot, lambda: getattr(pilot.app.screen, "round", None) is not None)
