@@ -92,3 +92,16 @@ def test_seeded_draws_repeat_and_only_candidates_are_drawn() -> None:
         choose_pair(MODELS, _counts(), [], random.Random(0))
     with pytest.raises(ValueError):
         choose_pair(MODELS, _counts(), [("q4", "stranger")], random.Random(0))
+
+
+def test_every_unvoted_pair_is_played_before_any_repeat() -> None:
+    for seed in range(20):
+        rng = random.Random(seed)
+        counts: dict[tuple[str, str], tuple[float, float]] = {}
+        played = []
+        for _ in range(len(ALL_PAIRS)):
+            a, b = choose_pair(MODELS, counts, ALL_PAIRS, rng)
+            played.append(frozenset((a, b)))
+            w, t = counts.get((a, b), (0.0, 0.0))
+            counts[(a, b)] = (w + 1.0, t + 1.0)  # the first model won this vote
+        assert len(set(played)) == len(ALL_PAIRS), (seed, played)

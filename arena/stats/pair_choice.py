@@ -13,7 +13,7 @@ gives every candidate's effect in O(n^2), so scoring all candidates costs micros
 "Benchmarks"): 10% fewer votes than uniform drawing to a given mean CI width of neighbour differences, where the best
 possible allocation would save 21%; no saving on the mean width of all ratings, where even the best saves 3%.
 
-Never starve a pair: a share EXPLORE of the draws is uniform over the candidates, so every pair keeps at least
+Every pair with no votes yet is played once before any repeat. Never starve a pair: a share EXPLORE of the draws is uniform over the candidates, so every pair keeps at least
 EXPLORE / len(candidates) of the rounds (the position-bias and per-category views need every pair now and then, and
 the informative weights rest on current estimates that could be wrong).
 """
@@ -121,6 +121,12 @@ def choose_pair(
             raise ValueError(f"candidate pair ({a!r}, {b!r}) is not a pair of two different ladder models")
     if not isinstance(counts, Mapping):
         counts = pair_counts(counts, models)
+    # A pair nobody has voted on yet is the least certain of all: play every one once before any repeat (uniformly
+    # among them, so the order stays unpredictable). Only the first len(candidates) draws of a new ladder are affected.
+    voted = {frozenset(p) for p, (_, t) in counts.items() if t > 0}
+    unvoted = [p for p in candidates if frozenset(p) not in voted]
+    if unvoted and len(unvoted) < len(candidates):
+        return unvoted[_draw([1.0 / len(unvoted)] * len(unvoted), rng)]
     return candidates[_draw(probabilities(models, counts, candidates, explore), rng)]
 
 
