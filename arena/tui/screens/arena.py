@@ -32,6 +32,7 @@ from arena.prompts.types import UNCATEGORIZED, Prompt
 from arena.tui import gc_policy
 from arena.tui.reveal import reveal_body, reveal_title
 from arena.tui.widgets.answer_pane import AnswerPane
+from arena.tui.widgets.prompt_input import PromptInput
 
 if TYPE_CHECKING:
     from arena.tui.app import ArenaApp
@@ -134,7 +135,7 @@ class ArenaScreen(Screen[None]):
             yield AnswerPane("A", id="pane-a")
             yield AnswerPane("B", id="pane-b")
         yield Static("", id="vote-bar")
-        yield Input(placeholder="Type a prompt for both models and press Enter", id="prompt")
+        yield PromptInput(placeholder="Type a prompt for both models and press Enter", id="prompt")
         yield Footer()
 
     def _model_ids(self) -> list[str]:
