@@ -228,3 +228,26 @@ def test_a_matchup_schedule_overrides_the_default(tmp_path: Path, smollm_path: P
     assert config.schedule_for("local").value == "sequential"
     assert config.schedule_for("other").value == "concurrent"
     assert RoundController(config, "local").schedule.value == "sequential"
+
+
+@pytest.mark.slow
+def test_a_prompt_too_long_for_both_real_models_is_discarded_not_voted(demo_config: Config, tmp_path: Path) -> None:
+    """Real engines: a prompt over the demo models' 1,024-token context fails on both sides; no vote is possible."""
+    from arena.battle.session import load_contenders
+
+    contenders = load_contenders(demo_config, "demo")
+    try:
+        ctl = RoundController(demo_config, "demo", rng=random.Random(4))
+        ctl.loaded(contenders)
+        ctl.new_round(None, "uncategorized", None)
+        play_turn(ctl, "Repeat after me: " + "lighthouse keeper " * 1500)
+        assert ctl.failed_sides == (0, 1) and ctl.phase is Phase.FAILED
+        assert not any(ctl.allows(a) for a in VOTE_ACTIONS)
+        assert "side A and side B failed" in (ctl.failure_note() or "")
+        with VoteStore(tmp_path / "v.db") as store:
+            with pytest.raises(RuntimeError):
+                ctl.vote(Vote.BOTH_BAD, store)
+            assert store.count() == 0
+        assert ctl.request_new_round() is NewRound.START
+    finally:
+        contenders.unload()
