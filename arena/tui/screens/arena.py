@@ -20,7 +20,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, ProgressBar, Static
 from textual.worker import get_current_worker
 
-from arena.battle.controller import POLICY_CYCLE, VOTE_ACTIONS, VOTE_LABELS, NewRound, RoundController
+from arena.battle.controller import VOTE_ACTIONS, VOTE_LABELS, NewRound, RoundController
 from arena.battle.pacing import Pacer
 from arena.records import BattleRecord, ModelFacts, Vote
 from arena.battle.round import Round
@@ -38,8 +38,6 @@ if TYPE_CHECKING:
     from arena.tui.app import ArenaApp
 
 REFRESH_HZ = 10  # each append re-renders Markdown: 10 Hz looks smooth and leaves the UI thread room for keys
-VOTE_KEYS = VOTE_ACTIONS  # the controller's table: which keys vote, and for what
-__all__ = ["ArenaScreen", "POLICY_CYCLE", "REFRESH_HZ", "VOTE_KEYS"]
 
 
 class ArenaScreen(Screen[None]):
@@ -380,7 +378,7 @@ class ArenaScreen(Screen[None]):
     # --- actions -----------------------------------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if self.controller is None:
-            return action not in VOTE_KEYS and action not in ("stop", "show_all", "regenerate", "new_round", "force_load")
+            return action not in VOTE_ACTIONS and action not in ("stop", "show_all", "regenerate", "new_round", "force_load")
         return self.ctl.allows(action)
 
     async def _vote(self, outcome: Vote) -> None:
