@@ -152,7 +152,8 @@ def test_tui_round_with_a_stalling_remote_shows_the_other_answer_and_offers_retr
             await wait_for(pilot, lambda: screen.round is not None, 60, "the models to load")
             await pilot.click("#prompt")
             await pilot.press(*"Say hello.", "enter")
-            await wait_for(pilot, lambda: screen.ctl.turn_shown, 90, "the turn to end")
+            bar_text = lambda: str(screen.query_one("#vote-bar", Static).render())  # noqa: E731
+            await wait_for(pilot, lambda: "[n] discard" in bar_text(), 90, "the turn to end with a failed side")
             panes = (screen.query_one("#pane-a", AnswerPane), screen.query_one("#pane-b", AnswerPane))
             far = screen.round.models.index("far")
             near_pane, far_pane = panes[1 - far], panes[far]
