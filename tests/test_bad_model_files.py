@@ -235,7 +235,8 @@ def test_tui_shows_each_load_error_stays_up_and_a_good_matchup_still_plays(
                 assert any(words in n.message for n in app._notifications), [n.message for n in app._notifications]
                 assert screen.contenders is None and app.is_running
 
-            # A model whose template refuses to render: loads, its side fails with the reason, the other side answers.
+            # A model whose template refuses to render: loads, its side fails with the reason, the other side answers;
+            # the round offers no vote (a failure is not a loss) and is discarded with `n`.
             await pilot.press("m")
             await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen), 10, "the matchup picker")
             await pick(pilot, app, "refusing")
@@ -258,7 +259,9 @@ def test_tui_shows_each_load_error_stays_up_and_a_good_matchup_still_plays(
         await wait_for(pilot, lambda: screen.round is not None, 120, "the models to load")
         await pilot.click("#prompt")
         await pilot.press(*"Say hi.", "enter")
-        await wait_for(pilot, lambda: screen.voting_open, 120, "both answers")
+        bar = lambda: str(screen.query_one("#vote-bar").render())  # noqa: E731
+        # Both answers are in: voting opens, or (a side failed) the bar offers retry/discard once the error is drawn.
+        await wait_for(pilot, lambda: screen.voting_open or "[n] discard" in bar(), 120, "both answers")
         sides = screen.round.turns[-1].sides
         if expect_error is None:
             assert all(s.error is None and s.text for s in sides), sides
@@ -272,6 +275,16 @@ def test_tui_shows_each_load_error_stays_up_and_a_good_matchup_still_plays(
             shown = " ".join(str(s.render()) for s in pane.query(Static))
             # Before the vote only the symmetric reason; the template's own words come with the reveal.
             assert "failed: the model's chat template rejected the conversation" in shown and expect_error not in shown
+            assert not screen.voting_open and "[n] discard" in bar()
+            await pilot.press("3")  # refused: no vote on a failed round
+            await pilot.pause(0.2)
+            assert screen.round.voted is None
+            rounds = screen.round_no
+            await pilot.press("n")
+            await wait_for(pilot, lambda: screen.round_no == rounds + 1, 20, "the round to be discarded")
+            await pilot.press("escape")  # the new round focuses the prompt box: leave it so `m` reaches the screen
+            return
+        assert screen.voting_open
         await pilot.press("3")
         await wait_for(pilot, lambda: screen.round.voted is not None, 20, "the vote")
         assert "saved" in str(screen.query_one("#vote-bar").render()).lower()
@@ -283,4 +296,4 @@ def test_tui_shows_each_load_error_stays_up_and_a_good_matchup_still_plays(
     import sqlite3
 
     rows = sqlite3.connect(db).execute("SELECT matchup_id, outcome FROM battles ORDER BY tstamp").fetchall()
-    assert rows == [("refusing", "tie"), ("demo", "tie")]
+    assert rows == [("demo", "tie")]  # the round where a side failed was discarded, not counted

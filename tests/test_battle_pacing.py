@@ -98,3 +98,127 @@ def test_reveal_all_only_after_both_finished() -> None:
     pacer.finish(1, 0.6)
     assert pacer.reveal_all()
     assert pacer.visible(0.7) == (50, 50)
+
+
+# --- schedules and stops: a fast and a slow model, whichever pane each sits in --------------------------------------
+# Each model writes its own answer; the sides swap. What a person can use to guess the fast pane is when characters
+# appear, so the timeline of "how much of each answer is visible" must be the same in both seatings (the panes swapped).
+
+FAST = ("The quick brown fox jumps over the lazy dog. " * 8, 0.2, 400.0)  # (answer, ttft s, chars/s)
+SLOW = ("Lorem ipsum dolor sit amet, consectetur adipiscing elit. " * 10, 0.5, 40.0)
+
+
+def simulate_round(fast_pane: int, schedule: str, *, seed: int, stop_at: float | None = None,
+                   fixed_order: bool = False, freeze: bool = True, until: float = 60.0) -> tuple[list[tuple[int, int]], tuple[str, str]]:
+    """One turn on a simulated clock through the real Round (run-order draw, cut on stop) and the real Pacer.
+
+    Returns the visible character counts per tick *by model* (fast, slow) and the stored answers by model."""
+    import random
+
+    from arena.battle.round import Round
+    from arena.config.types import Matchup, Sampling
+    from arena.engine.types import Finished
+
+    models = ("fast", "slow") if fast_pane == 0 else ("slow", "fast")
+    spec = {"fast": FAST, "slow": SLOW}
+    round_ = Round(Matchup("m", "fast", "slow"), (Sampling(), Sampling()), models, DisplayPolicy.PACED,
+                   rng=random.Random(seed))
+    round_.start_turn("q")
+    order = (0, 1) if fixed_order else round_.turns[-1].run_order
+    pacer = Pacer(DisplayPolicy.PACED)
+    fed = [0, 0]
+    start: list[float | None] = [0.0, 0.0] if schedule == "concurrent" else [None, None]
+    if schedule == "sequential":
+        start[order[0]] = 0.0
+    done = [False, False]
+    by_model: list[tuple[int, int]] = []
+    t = 0.0
+    stopped = False
+    while t < until:
+        if stop_at is not None and not stopped and t >= stop_at:
+            stopped = True
+            if freeze:
+                pacer.freeze(t)
+            for side in (0, 1):  # the engines stop: what they produced so far is all there is
+                if not done[side]:
+                    done[side] = True
+                    round_.finish(side, Finished("cancelled"))
+                    pacer.finish(side, t)
+            if pacer.frozen is not None:  # what TurnRunner does once the engines have stopped
+                round_.cut_to_shown(pacer.frozen)
+                pacer.cut_to(pacer.frozen)
+        for side in (0, 1):
+            s0 = start[side]
+            if done[side] or s0 is None:
+                continue
+            text, ttft, cps = spec[models[side]]
+            if t >= s0 + ttft:
+                target = min(len(text), int((t - s0 - ttft) * cps) + 1)
+                if target > fed[side]:
+                    round_.add_text(side, text[fed[side] : target])
+                    pacer.feed(side, text[fed[side] : target], t)
+                    fed[side] = target
+                if fed[side] == len(text):
+                    done[side] = True
+                    round_.finish(side, Finished("stop"))
+                    pacer.finish(side, t)
+                    if schedule == "sequential" and side == order[0]:
+                        start[order[1]] = t  # the second model starts when the first is done
+        vis = pacer.visible(t)
+        fast_side = models.index("fast")
+        by_model.append((vis[fast_side], vis[1 - fast_side]))
+        if pacer.fully_shown(t):
+            break
+        t += TICK
+    stored = tuple(round_.turns[-1].sides[models.index(m)].text for m in ("fast", "slow"))
+    # what is stored is exactly what the panes show at the end
+    assert tuple(len(s) for s in stored) == by_model[-1]
+    return by_model, stored  # type: ignore[return-value]
+
+
+def _same(one: list[tuple[int, int]], other: list[tuple[int, int]], slack: int = 3) -> bool:
+    return abs(len(one) - len(other)) <= 1 and all(
+        abs(a - c) <= slack and abs(b - d) <= slack for (a, b), (c, d) in zip(one, other)
+    )
+
+
+STOP_TIMES = [round(__import__("random").Random(7).uniform(0.3, 12.0), 2) for _ in range(4)]
+
+
+@pytest.mark.parametrize("schedule", ["concurrent", "sequential"])
+@pytest.mark.parametrize("stop_at", [None, *STOP_TIMES])
+def test_fast_and_slow_give_the_same_timeline_in_either_pane(schedule: str, stop_at: float | None) -> None:
+    orders = set()
+    for seed in range(6):
+        a_fast, stored_a = simulate_round(0, schedule, seed=seed, stop_at=stop_at)
+        b_fast, stored_b = simulate_round(1, schedule, seed=seed, stop_at=stop_at)
+        assert _same(a_fast, b_fast), (seed, next((x, y) for x, y in zip(a_fast, b_fast) if x != y))
+        assert stored_a == stored_b  # the same answers are kept whichever pane the fast model sat in
+        if stop_at is not None:
+            # both answers end at what had been shown: one shared count (the shorter answer may end before it)
+            n_fast, n_slow = map(len, stored_a)
+            assert n_fast == n_slow or min(n_fast, n_slow) in (len(FAST[0]), len(SLOW[0]))
+        import random
+
+        from arena.battle.round import draw_run_order
+        orders.add(draw_run_order(random.Random(seed), ("fast", "slow"))[0])
+    assert orders == {0, 1}  # the seeds above cover both run orders
+
+
+def test_control_a_fixed_sequential_order_reveals_the_fast_pane() -> None:
+    """Control: pane A always running first (the old scheduler) makes the blank wait tell which pane is fast."""
+    a_fast, _ = simulate_round(0, "sequential", seed=0, fixed_order=True)
+    b_fast, _ = simulate_round(1, "sequential", seed=0, fixed_order=True)
+    first_text = [next(i for i, v in enumerate(t) if v != (0, 0)) for t in (a_fast, b_fast)]
+    assert abs(first_text[0] - first_text[1]) * TICK > 5  # seconds of difference in when text appears
+    assert not _same(a_fast, b_fast)
+
+
+def test_control_a_stop_without_freezing_reveals_the_fast_pane() -> None:
+    """Control: stopping the engines only (the old stop) lets the pace go on over the fast model's longer text while
+    the slow pane has ended: the ends differ by hundreds of characters."""
+    _, stored = simulate_round(0, "concurrent", seed=0, stop_at=3.0, freeze=False)
+    n_fast, n_slow = map(len, stored)
+    assert n_fast - n_slow > 100
+    _, frozen = simulate_round(0, "concurrent", seed=0, stop_at=3.0)
+    assert len(frozen[0]) == len(frozen[1]) < n_slow + 5

@@ -163,3 +163,41 @@ def test_an_on_event_error_stops_the_round_and_reaches_the_caller(pair: tuple[Lo
 def test_calibration_round_trip_fields(tmp_path: Path) -> None:
     cal = Calibration(cores=2, concurrent_s=3.0, sequential_s=3.0, measured_at="now")
     assert cal.best == "concurrent"
+
+
+def test_sequential_runs_in_the_order_the_turn_drew(pair: tuple[LocalEngine, LocalEngine]) -> None:
+    """The turn draws which side runs first (random per turn, independent of the sides); the runner follows it."""
+    import random
+
+    from arena.battle.pacing import Pacer
+    from arena.battle.round import Round
+    from arena.battle.runner import TurnRunner
+    from arena.config.types import DisplayPolicy, Matchup, Sampling, Schedule
+
+    seen = set()
+    for seed in range(8):
+        round_ = Round(Matchup("m", pair[0].model_id, pair[1].model_id), (Sampling(max_tokens=6),) * 2,
+                       (pair[0].model_id, pair[1].model_id), DisplayPolicy.PACED, rng=random.Random(seed))
+        messages = round_.start_turn("What is the capital of France?")
+        order = round_.turns[-1].run_order
+        if order in seen:
+            continue
+        seen.add(order)
+        fed: list[int] = []
+
+        class RecordingPacer(Pacer):
+            def feed(self, side: int, text: str, now: float) -> None:
+                fed.append(side)
+                super().feed(side, text, now)
+
+            def finish(self, side: int, now: float) -> None:
+                fed.append(side)
+                super().finish(side, now)
+
+        runner = TurnRunner(pair, round_, RecordingPacer(DisplayPolicy.PACED), schedule=Schedule.SEQUENTIAL)
+        runner.start(messages)
+        runner.join(60)
+        assert not runner.running
+        first_end = fed.index(order[1])
+        assert set(fed[:first_end]) == {order[0]} and set(fed[first_end:]) == {order[1]}, (order, fed)
+    assert seen == {(0, 1), (1, 0)}

@@ -11,6 +11,7 @@ import pytest
 
 from arena.tui.app import ArenaApp
 from arena.tui.screens.arena import ArenaScreen
+from arena.tui.widgets.stream_view import StreamView
 from tests.support.pilot import wait_for
 
 
@@ -59,11 +60,15 @@ def test_follow_up_regenerate_stop_and_vote(gemma_path: Path, smollm_path: Path,
             await pilot.press("i")
             await pilot.press(*"Write a very long story about a lighthouse keeper, at least 2000 words.", "enter")
             turn = screen.round.turns[-1]
-            await wait_for(pilot, lambda: turn.sides[0].text and turn.sides[1].text, 60, "both sides to start")
+            panes = screen._panes()
+            # Under the paced display a stop keeps what was shown: wait until both panes show text.
+            await wait_for(pilot, lambda: all(p.shown > 0 for p in panes), 60, "both panes to show text")
             await pilot.press("ctrl+s")
             await wait_for(pilot, lambda: voting_open(screen), 60, "stopped answers")
             reasons = [screen.round.turns[-1].sides[s].reason for s in (0, 1)]
             assert all(r in ("cancelled", "stop") for r in reasons) and "cancelled" in reasons, reasons
+            # The stored answers are exactly what the panes show.
+            assert [p.query(StreamView).last().text for p in panes] == [turn.sides[s].text for s in (0, 1)]
 
             await pilot.press("4")  # both bad
             await wait_for(pilot, lambda: screen.round.voted is not None, 10, "vote saved")

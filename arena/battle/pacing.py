@@ -8,6 +8,9 @@ Every input to `c` is a symmetric function of the two streams, so swapping which
 timeline of both panes unchanged. The pace keeps going after generation ends (jumping to the end when the last model
 finishes would reveal when that was); the person may skip ahead (`reveal_all`) once both answers are finished.
 
+A stop (`freeze`) ends the reveal where it is, and the runner then cuts both stored answers to what was shown: otherwise the
+pace would go on revealing the faster model's longer text after the slower pane had ended (a speed leak).
+
 `whole` shows nothing until both answers are finished. `live` shows text as it arrives: NOT speed-blind, and marked so.
 
 Time is injected (`now` arguments), which keeps this module pure and testable with simulated streams.
@@ -57,6 +60,7 @@ class Pacer:
         self._counter = 0.0
         self._last_tick: float | None = None
         self._skip = False
+        self._frozen: tuple[int, int] | None = None  # set by a stop: what each pane showed then, for good
         self._lock = threading.Lock()
 
     def feed(self, side: int, text: str, now: float) -> None:
@@ -82,6 +86,26 @@ class Pacer:
                 self._skip = True
             return self._skip
 
+    def freeze(self, now: float) -> tuple[int, int]:
+        """Stop the reveal where it is at `now` (the person pressed stop). Returns what each pane shows from then on.
+
+        Nothing more of either answer becomes visible, whatever the engines still deliver before they stop: the caller
+        cuts the stored answers to these lengths (`cut_to`), so what is kept is exactly what the person saw."""
+        with self._lock:
+            if self._frozen is None:
+                self._frozen = self._visible(now)
+            return self._frozen
+
+    @property
+    def frozen(self) -> tuple[int, int] | None:
+        return self._frozen
+
+    def cut_to(self, shown: tuple[int, int]) -> None:
+        """Drop any text past `shown` (after a stop, once the engines have stopped)."""
+        with self._lock:
+            for side, limit in zip(self._sides, shown):
+                side.text = side.text[:limit]
+
     @property
     def all_finished(self) -> bool:
         return all(s.finished for s in self._sides)
@@ -93,12 +117,17 @@ class Pacer:
     def visible(self, now: float) -> tuple[int, int]:
         """How many characters of each side's text to show at time `now`."""
         with self._lock:
-            a, b = self._sides
-            if self.policy is DisplayPolicy.LIVE or self._skip:
-                return len(a.text), len(b.text)
-            if self.policy is DisplayPolicy.WHOLE:
-                return (len(a.text), len(b.text)) if a.finished and b.finished else (0, 0)
-            return self._paced(now)
+            return self._visible(now)
+
+    def _visible(self, now: float) -> tuple[int, int]:
+        a, b = self._sides
+        if self._frozen is not None:  # checked first: even "show all" never shows past a stop
+            return min(self._frozen[0], len(a.text)), min(self._frozen[1], len(b.text))
+        if self.policy is DisplayPolicy.LIVE or self._skip:
+            return len(a.text), len(b.text)
+        if self.policy is DisplayPolicy.WHOLE:
+            return (len(a.text), len(b.text)) if a.finished and b.finished else (0, 0)
+        return self._paced(now)
 
     def fully_shown(self, now: float) -> bool:
         a, b = self._sides

@@ -44,6 +44,24 @@ class SideTurn:
 class Turn:
     user: str
     sides: tuple[SideTurn, SideTurn]
+    # The order in which the sides run when the schedule is sequential: drawn per turn, independently of which pane holds
+    # which model (see `draw_run_order`), and never shown before the vote.
+    run_order: tuple[int, int] = (0, 1)
+
+
+def draw_run_order(rng: random.Random, models: tuple[str, str]) -> tuple[int, int]:
+    """Which side runs first under a sequential schedule.
+
+    Under the paced display both panes stay blank until the second model starts, so the blank wait is the first
+    model's whole generation time. If pane A always ran first, a long wait would mean "A is the slow one". The draw
+    shuffles the *models* (sorted by id, so the draw does not depend on which pane each model sits in) and maps them to
+    their sides: which side runs first is then a fair coin independent of the side assignment, and for a given random
+    state the same model runs first whichever pane it sits in.
+    """
+    order = sorted(models)
+    rng.shuffle(order)
+    first = models.index(order[0])
+    return (first, 1 - first)
 
 
 def _names(text: str, model_id: str) -> bool:
@@ -119,9 +137,17 @@ class Round:
         return TurnState.IDLE
 
     @property
+    def failed_sides(self) -> tuple[int, ...]:
+        """Sides whose answer failed (timeout, refused connection, context overflow, crash) in any turn of the round."""
+        return tuple(side for side in (0, 1) if any(t.sides[side].reason == "error" for t in self.turns))
+
+    @property
     def can_vote(self) -> bool:
-        """Voting opens when both answers of the last turn are finished or stopped, and not yet voted."""
-        return bool(self.turns) and self.state is TurnState.IDLE and self.voted is None
+        """Voting opens when both answers of the last turn are finished or stopped, and not yet voted.
+
+        Never while a side has failed: a failure is not a worse answer (a server outage must not become "model X wins"),
+        so such a round is retried (`regenerate`) or discarded, and nothing about it reaches the statistics."""
+        return bool(self.turns) and self.state is TurnState.IDLE and self.voted is None and not self.failed_sides
 
     def _seed(self, side: int) -> int:
         fixed = self.sampling[side].seed
@@ -133,7 +159,10 @@ class Round:
             raise RuntimeError("round already voted")
         if self.state is TurnState.RUNNING:
             raise RuntimeError("a turn is still running")
-        self.turns.append(Turn(user=user_text, sides=(SideTurn(seed=self._seed(0)), SideTurn(seed=self._seed(1)))))
+        if self.failed_sides:
+            raise RuntimeError("a side failed: regenerate the last turn or discard the round")
+        sides = (SideTurn(seed=self._seed(0)), SideTurn(seed=self._seed(1)))
+        self.turns.append(Turn(user=user_text, sides=sides, run_order=draw_run_order(self.rng, self.models)))
         return self.messages_for(0), self.messages_for(1)
 
     def regenerate(self) -> tuple[list[Message], list[Message]]:
@@ -141,6 +170,9 @@ class Round:
         if not self.turns or self.state is TurnState.RUNNING or self.voted is not None:
             raise RuntimeError("nothing to regenerate")
         last = self.turns.pop()
+        if self.failed_sides:  # an earlier turn failed too (cannot happen through start_turn): put it back, refuse
+            self.turns.append(last)
+            raise RuntimeError("an earlier turn failed")
         return self.start_turn(last.user)
 
     def params_for(self, side: int) -> ChatParams:
@@ -171,6 +203,18 @@ class Round:
             st.reason = "error"
             st.error = event.error.render_exact()  # exact; drawn only through the sanitizer
             st.public_error = f"Side {SIDE_LABELS[side]} failed: {event.error.public}"
+
+    def cut_to_shown(self, shown: tuple[int, int]) -> None:
+        """End each answer of the last turn at what the person was shown (a stop under the paced display).
+
+        An answer cut short is marked stopped ("cancelled"), even if its model had already finished: the stored answer
+        is exactly what was on screen, and its end is the person's stop, not the model's."""
+        for side, limit in enumerate(shown):
+            st = self.turns[-1].sides[side]
+            if len(st.text) > limit:
+                st.text = st.text[:limit]
+                if st.reason != "error":
+                    st.reason = "cancelled"
 
     @property
     def last_errors(self) -> list[tuple[int, str]]:

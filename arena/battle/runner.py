@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from arena.battle.pacing import Pacer
 from arena.battle.round import Round
-from arena.config.types import Schedule
+from arena.config.types import DisplayPolicy, Schedule
 from arena.engine.scheduler import Scheduler
 from arena.engine.types import Engine, Event, Failed, Finished, TextDelta
 
@@ -41,6 +41,10 @@ class TurnRunner:
             schedule.value, engines  # type: ignore[arg-type]
         )
         self._thread: threading.Thread | None = None
+        # Orders a stop against the end of the run: a stop that arrives after the run ended must not freeze the display.
+        self._end_lock = threading.Lock()
+        self._ended = False
+        self.stopped = False
         self.started_at: float | None = None
         self.finished_at: float | None = None
 
@@ -64,7 +68,10 @@ class TurnRunner:
     def _run(self, messages: tuple[list, list], params: tuple) -> None:
         results = None
         try:
-            results = self._scheduler.run_pair(self.engines, messages, params, self.schedule, self._on_event)  # type: ignore[arg-type]
+            results = self._scheduler.run_pair(
+                self.engines, messages, params, self.schedule, self._on_event,  # type: ignore[arg-type]
+                order=self.round.turns[-1].run_order,
+            )
             # A side whose stream ended without a terminal event (should not happen) is closed as an error.
             for side, result in enumerate(results):
                 st = self.round.turns[-1].sides[side]
@@ -77,11 +84,35 @@ class TurnRunner:
                 if not self.round.turns[-1].sides[side].done:
                     self._on_event(side, Failed(EngineError(f"The round failed: {exc!r}")))
         finally:
+            with self._end_lock:
+                self._ended = True
+                shown = self.pacer.frozen
+                if shown is not None:
+                    # A stop under the paced display: both answers end at what had been shown (see `stop`).
+                    self.round.cut_to_shown(shown)
+                    self.pacer.cut_to(shown)
             self.finished_at = self._clock()
             if self.on_done is not None:
                 self.on_done()
 
+    def stop(self, now: float | None = None) -> bool:
+        """The person's stop (ctrl+s). Returns False when the turn had already ended.
+
+        Under the paced display, stopping the engines alone would leak speed: each answer would end at what its model
+        had *produced*, and the pace would go on revealing the faster model's longer text while the slower pane froze.
+        So the display freezes at what it shows now, and when the engines have stopped, both stored answers are cut to
+        exactly that (marked stopped). Under `whole` and `live` a stop ends each answer where its model was."""
+        with self._end_lock:
+            if self._ended:
+                return False
+            self.stopped = True
+            if self.pacer.policy is DisplayPolicy.PACED:
+                self.pacer.freeze(self._clock() if now is None else now)
+        self._scheduler.cancel()
+        return True
+
     def cancel(self) -> None:
+        """Stop the engines without touching the display (leaving the screen, quitting)."""
         self._scheduler.cancel()
 
     def join(self, timeout: float | None = None) -> None:

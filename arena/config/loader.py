@@ -44,7 +44,7 @@ TOP_KEYS = ("version", "defaults", "models", "matchups", "ladders")
 DEFAULTS_KEYS = ("display_policy", "schedule", "matchup", "system_prompt", "sampling")
 SAMPLING_KEYS = tuple(f.name for f in dataclasses.fields(Sampling))
 MODEL_KEYS = ("id", "name", "family", "params", "quant", "source", "chat_format", "n_ctx", "n_gpu_layers", "n_threads", "sampling")
-MATCHUP_KEYS = ("id", "big", "small", "description", "budget_gb")
+MATCHUP_KEYS = ("id", "big", "small", "description", "budget_gb", "schedule")
 LADDER_KEYS = ("id", "models", "description", "budget_gb")
 LADDER_MIN_MODELS = 3
 SOURCE_KINDS = ("repo", "path", "package", "derived", "remote")
@@ -315,7 +315,11 @@ class _Builder:
             if "budget_gb" in m and not d.is_null(m["budget_gb"]):
                 budget = d.number(m["budget_gb"], f"{field}.budget_gb", minimum=0.0, maximum=100_000.0, min_inclusive=False, why="memory in GB the pair is matched for")
             description = d.optional_string(m.get("description"), f"{field}.description", coerce=True) or ""
-            out[mid] = Matchup(id=mid, big=sides["big"], small=sides["small"], description=description, budget_gb=budget, line=d.line(item))
+            schedule = None
+            if "schedule" in m and not d.is_null(m["schedule"]):
+                schedule = Schedule(d.choice(m["schedule"], f"{field}.schedule", [s.value for s in Schedule]))
+            out[mid] = Matchup(id=mid, big=sides["big"], small=sides["small"], description=description, budget_gb=budget,
+                               schedule=schedule, line=d.line(item))
         return out
 
     # -- ladders ------------------------------------------------------------------------------------------------------

@@ -109,6 +109,7 @@ class Matchup:
     small: str  # model id: the smaller model at a lighter quant
     description: str = ""
     budget_gb: float | None = None  # memory budget the pair is matched for
+    schedule: Schedule | None = None  # None: defaults.schedule (a remote pair and a local pair share the CPU differently)
     line: int | None = None
 
 
@@ -145,6 +146,11 @@ class Config:
 
     def model(self, model_id: str) -> ModelSpec:
         return self.models[model_id]
+
+    def schedule_for(self, matchup_id: str) -> Schedule:
+        """The matchup's own `schedule`, else `defaults.schedule` (a ladder, whose pairs change, uses the default)."""
+        matchup = self.matchups.get(matchup_id)
+        return (matchup.schedule if matchup is not None else None) or self.defaults.schedule
 
     def sampling_for(self, model_id: str) -> Sampling:
         return self.models[model_id].sampling or self.defaults.sampling

@@ -151,8 +151,15 @@ class Scheduler:
         params_pair: tuple[ChatParams, ChatParams],
         mode: Mode = "auto",
         on_event: OnEvent | None = None,
+        order: tuple[int, int] = (0, 1),
     ) -> tuple[StreamEnd, StreamEnd]:
-        """Run both chats; returns each side's final event. Every event also goes to on_event(side, event)."""
+        """Run both chats; returns each side's final event. Every event also goes to on_event(side, event).
+
+        `order`: which side runs first when the chats run one after the other. The caller draws it per turn (a fixed
+        order would tie the blank wait of a speed-blind display to one pane; see `arena.battle.round.draw_run_order`).
+        """
+        if sorted(order) != [0, 1]:
+            raise ValueError(f"order must be a permutation of (0, 1), not {order!r}")
         self._cancel.clear()
         chosen = self.choose(mode, engines)
         self.last_mode = chosen
@@ -179,7 +186,7 @@ class Scheduler:
             for w in workers:
                 w.join()
         else:
-            for side in (0, 1):
+            for side in order:
                 w = threading.Thread(target=drive, args=(side,), name=f"arena-side-{side}")
                 w.start()
                 w.join()

@@ -3,13 +3,16 @@ build the same app with their own parts."""
 
 from __future__ import annotations
 
+import asyncio
 import random
+import signal
 from pathlib import Path
 
 from textual.app import App
 from textual.binding import Binding
 from textual.content import Content
 from textual.notifications import SeverityLevel
+from textual.driver import Driver
 
 from arena.battle.runner import TurnRunner
 from arena.battle.lineup import Contenders, Lineup
@@ -20,6 +23,11 @@ from arena.store import VoteStore
 from arena.tui import gc_policy
 from arena.tui.commands import ArenaCommands
 from arena.untrusted import one_line, visible
+from arena.tui.input_flood import coalescing
+
+# Termination signals that must end the app like ctrl+q does (terminal restored, models unloaded): a plain SIGTERM or
+# SIGHUP would otherwise kill the process with the terminal still in raw mode and on the alternate screen.
+EXIT_SIGNALS = tuple(s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s is not None)
 
 
 class ArenaApp(App[None]):
@@ -60,6 +68,23 @@ class ArenaApp(App[None]):
         self.contenders: Contenders | None = None
         self.lineup: Lineup | None = None  # owns the loaded engines of the open matchup or ladder
         self.active_runner: TurnRunner | None = None  # the turn streaming now, if any (set by the arena screen)
+        self._signals_installed: list[int] = []
+
+    def get_driver_class(self) -> type[Driver]:
+        # Input events arrive in batches, and a flood of single-character keys (an unbracketed paste) becomes one paste.
+        return coalescing(super().get_driver_class())
+
+    def _install_signal_handlers(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+            for sig in EXIT_SIGNALS:
+                loop.add_signal_handler(sig, self._exit_on_signal, sig)
+                self._signals_installed.append(sig)
+        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no signals here (Windows)
+            pass
+
+    def _exit_on_signal(self, sig: int) -> None:
+        self.exit(return_code=128 + sig)  # the shell convention for "ended by signal N"
 
     # Every notification and every screen title passes through the one sanitizer here, whoever calls them: they often
     # quote an error (a server's words, a file name) or a YAML value (matchup ids). Notifications are plain text too:
@@ -79,6 +104,7 @@ class ArenaApp(App[None]):
         return super().format_title(one_line(title), one_line(sub_title))
 
     def on_mount(self) -> None:
+        self._install_signal_handlers()
         if self.initial_ladder:
             self.open_ladder(self.initial_ladder, force=self.force)
         elif self.initial_matchup:
@@ -132,5 +158,9 @@ class ArenaApp(App[None]):
         return next_prompt(self.suite, suite_seed(matchup_id, self.suite.id), voted, category=self.suite_category)
 
     def on_unmount(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in self._signals_installed:
+            loop.remove_signal_handler(sig)
+        self._signals_installed.clear()
         self._drop_contenders()
         self.store.close()

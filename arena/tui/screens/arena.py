@@ -1,13 +1,13 @@
 """The arena: one matchup or ladder, blind rounds, votes, reveals.
 
-The screen is a thin shell: `arena.battle` holds the round state and runs the engines; this file only loads models in a
-worker, forwards keys, and draws what the pacer says is visible (polled at REFRESH_HZ, so the cost of drawing does not
+The screen is a thin shell: `arena.battle.controller.RoundController` holds the round's rules (what may be pressed when,
+when voting opens, failed sides, stop, regenerate, new round) and runs the engines; this file loads models in a worker,
+forwards keys, and draws what the controller says is visible (polled at REFRESH_HZ, so the cost of drawing does not
 depend on how fast or how long the models write).
 """
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -20,26 +20,26 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, ProgressBar, Static
 from textual.worker import get_current_worker
 
+from arena.battle.controller import VOTE_ACTIONS, VOTE_LABELS, NewRound, RoundController
 from arena.battle.pacing import Pacer
 from arena.records import BattleRecord, ModelFacts, Vote
 from arena.battle.round import Round
 from arena.battle.runner import TurnRunner
 from arena.battle.lineup import LoadProgress, Lineup
-from arena.battle.session import Contenders, save_vote
+from arena.battle.session import Contenders
 from arena.config.types import DisplayPolicy
 from arena.errors import ArenaError
 from arena.prompts.types import UNCATEGORIZED, Prompt
 from arena.tui import gc_policy
 from arena.tui.reveal import reveal_body, reveal_role, reveal_title
 from arena.tui.widgets.answer_pane import AnswerPane
+from arena.tui.widgets.prompt_input import PromptInput
 from arena.untrusted import one_line, visible
 
 if TYPE_CHECKING:
     from arena.tui.app import ArenaApp
 
 REFRESH_HZ = 10  # each append re-renders Markdown: 10 Hz looks smooth and leaves the UI thread room for keys
-POLICY_CYCLE = (DisplayPolicy.PACED, DisplayPolicy.WHOLE, DisplayPolicy.LIVE)
-VOTE_KEYS = {"vote_a": Vote.A, "vote_b": Vote.B, "vote_tie": Vote.TIE, "vote_bad": Vote.BOTH_BAD}
 
 
 def _one_bar(progress: LoadProgress, todo: list[str]) -> LoadProgress:
@@ -82,22 +82,59 @@ class ArenaScreen(Screen[None]):
         self.force = force
         self.lineup: Lineup | None = None  # created on mount; the app owns it (and so the loaded engines)
         self._preparing = False  # a ladder is loading the next round's pair
-        self.contenders: Contenders | None = None
-        self.round: Round | None = None
-        self.runner: TurnRunner | None = None
-        self.pacer: Pacer | None = None
-        self.prompt: Prompt | None = None  # the suite prompt of this round, if any
-        self.last_record: BattleRecord | None = None
-        self.round_no = 0
         self.link_scroll = True
-        self._load_error: ArenaError | None = None
-        self._turn_done_pending = False
-        self._turn_shown = False  # the last turn is finished on both sides AND fully drawn
-        self._skip_armed = False  # `n` pressed once on an unvoted round: a second `n` skips it
+        self.controller: RoundController | None = None  # created on mount (it needs the app's config and rng)
 
     @property
     def arena_app(self) -> ArenaApp:
         return self.app  # type: ignore[return-value]
+
+    # --- the controller's state, read by the drawing code (and by tests) ---------------------------------------------
+    @property
+    def ctl(self) -> RoundController:
+        assert self.controller is not None
+        return self.controller
+
+    @property
+    def contenders(self) -> Contenders | None:
+        return self.controller.contenders if self.controller else None
+
+    @property
+    def round(self) -> Round | None:
+        return self.controller.round if self.controller else None
+
+    @property
+    def runner(self) -> TurnRunner | None:
+        return self.controller.runner if self.controller else None
+
+    @property
+    def pacer(self) -> Pacer | None:
+        return self.controller.pacer if self.controller else None
+
+    @property
+    def prompt(self) -> Prompt | None:
+        return self.controller.prompt if self.controller else None
+
+    @property
+    def last_record(self) -> BattleRecord | None:
+        return self.controller.last_record if self.controller else None
+
+    @property
+    def round_no(self) -> int:
+        return self.controller.round_no if self.controller else 0
+
+    @property
+    def _load_error(self) -> ArenaError | None:
+        return self.controller.load_error if self.controller else None
+
+    @property
+    def _turn_done_pending(self) -> bool:
+        return bool(self.controller and self.controller.turn_done_pending)
+
+    @property
+    def voting_open(self) -> bool:
+        """Both answers finished (or stopped) and fully drawn, no side failed, and this round has no vote yet."""
+        return bool(self.controller and self.controller.voting_open)
 
     # --- layout ------------------------------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -116,7 +153,7 @@ class ArenaScreen(Screen[None]):
             yield AnswerPane("A", id="pane-a")
             yield AnswerPane("B", id="pane-b")
         yield Static("", id="vote-bar")
-        yield Input(placeholder="Type a prompt for both models and press Enter", id="prompt")
+        yield PromptInput(placeholder="Type a prompt for both models and press Enter", id="prompt")
         yield Footer()
 
     def _model_ids(self) -> list[str]:
@@ -131,6 +168,13 @@ class ArenaScreen(Screen[None]):
         return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in model_id)
 
     def on_mount(self) -> None:
+        app = self.arena_app
+        self.controller = RoundController(app.config, self.matchup_id, rng=app.rng, policy=app.policy)
+        if self.ladder:
+            self.lineup = Lineup.for_ladder(app.config, self.matchup_id, app.backend, force=self.force, rng=app.rng)
+        else:
+            self.lineup = Lineup.for_matchup(app.config, self.matchup_id, app.backend, force=self.force)
+        app.lineup = self.lineup
         self.policy = self.arena_app.policy
         self.title = "Quant Arena"
         self._update_subtitle()
@@ -138,12 +182,6 @@ class ArenaScreen(Screen[None]):
         self.query_one("#prompt", Input).disabled = True
         self._set_vote_bar(Text("Loading models…", style="dim"))
         self.set_interval(1 / REFRESH_HZ, self._refresh_panes)
-        app = self.arena_app
-        if self.ladder:
-            self.lineup = Lineup.for_ladder(app.config, self.matchup_id, app.backend, force=self.force, rng=app.rng)
-        else:
-            self.lineup = Lineup.for_matchup(app.config, self.matchup_id, app.backend, force=self.force)
-        app.lineup = self.lineup
         pane_a, pane_b = self._panes()
         self.watch(pane_a, "scroll_y", lambda y: self._mirror_scroll(pane_b, y), init=False)
         self.watch(pane_b, "scroll_y", lambda y: self._mirror_scroll(pane_a, y), init=False)
@@ -204,17 +242,17 @@ class ArenaScreen(Screen[None]):
             pass
 
     def _show_load_error(self, exc: ArenaError) -> None:
-        self._load_error = exc
+        self.ctl.load_failed(exc)
         self._preparing = False
         hint = "  [m] pick another matchup"
-        if getattr(exc, "can_force", False) or "--force" in (exc.fix or "") or "force" in exc.render().lower():
+        if self.ctl.can_force_load:
             hint += "  [f] load anyway"
         self._set_vote_bar(Text(exc.render() + "\n" + hint, style="bold red"))
         self.notify(exc.render(), title="Cannot load this matchup", severity="error", timeout=15)
 
     def _loaded(self, contenders: Contenders) -> None:
         first = self.contenders is None and not self._preparing
-        self.contenders = contenders
+        self.ctl.loaded(contenders)
         self.arena_app.contenders = contenders
         self._preparing = False
         if self.ladder:
@@ -229,9 +267,7 @@ class ArenaScreen(Screen[None]):
     def _prepare_next_pair(self) -> None:
         """A ladder round: draw the next pair and load what it lacks (in the worker), then start the round."""
         self._preparing = True
-        self.contenders = None
-        self.round = None
-        self.pacer = None
+        self.ctl.between_pairs()
         self.query_one("#load-next", ProgressBar).update(progress=0.0)
         self.query_one("#loading").display = True
         self.query_one("#panes").display = False
@@ -244,25 +280,13 @@ class ArenaScreen(Screen[None]):
     async def start_round(self) -> None:
         app = self.arena_app
         assert self.contenders is not None
-        if self.runner is not None and self.runner.running:
+        if self.ctl.running:
             return
-        config = app.config
-        matchup = self.contenders.matchup  # a ladder: this round's pair (record id = the ladder id)
-        sampling = {mid: config.sampling_for(mid) for mid in (matchup.big, matchup.small)}
-        self.prompt = app.next_suite_prompt(self.matchup_id)
-        category = self.prompt.category if self.prompt else (app.category or UNCATEGORIZED)
-        self.round = Round.new(
-            matchup,
-            sampling,
-            self.policy,
-            rng=app.rng,
-            system_prompt=config.defaults.system_prompt,
-            category=category,
-            suite_id=app.suite.id if (app.suite and self.prompt) else None,
-            prompt_id=self.prompt.id if self.prompt else None,
-        )
-        self.round_no += 1
-        self.last_record = None
+        prompt = app.next_suite_prompt(self.matchup_id)
+        category = prompt.category if prompt else (app.category or UNCATEGORIZED)
+        suite_id = app.suite.id if (app.suite and prompt) else None
+        if self.ctl.new_round(prompt, category, suite_id) is None:
+            return
         for pane in self._panes():
             await pane.reset()
         self._update_round_info()
@@ -293,18 +317,17 @@ class ArenaScreen(Screen[None]):
 
     @on(Input.Submitted, "#prompt")
     async def _submitted(self, event: Input.Submitted) -> None:
-        text = event.value.strip()
-        if not text or self.round is None or self.round.voted is not None:
-            return
-        if self.runner is not None and self.runner.running:
-            self.notify("Both models are still answering: wait, or stop them with ctrl+s.")
+        check = self.ctl.check_prompt(event.value)
+        if check.text is None:
+            if check.reason:
+                self.notify(check.reason, timeout=6)
             return
         event.input.value = ""
-        await self._send(text)
+        await self._send(check.text)
 
     async def _send(self, text: str, *, regenerate: bool = False) -> None:
         assert self.round is not None and self.contenders is not None
-        messages = self.round.regenerate() if regenerate else self.round.start_turn(text)
+        messages = self.ctl.open_turn(text, regenerate=regenerate)
         if not regenerate:
             for pane in self._panes():
                 await pane.start_turn(text)
@@ -312,7 +335,6 @@ class ArenaScreen(Screen[None]):
             for pane in self._panes():
                 await pane.drop_last_turn()
                 await pane.start_turn(text)
-        self.pacer = Pacer(self.round.policy)
 
         def turn_done() -> None:  # runs on the runner's thread
             try:
@@ -320,24 +342,15 @@ class ArenaScreen(Screen[None]):
             except RuntimeError:  # the app has already exited (quit mid-answer): there is nothing left to update
                 pass
 
-        self.runner = TurnRunner(
-            self.contenders.pair(self.round),
-            self.round,
-            self.pacer,
-            schedule=self.arena_app.config.defaults.schedule,
-            on_done=turn_done,
-        )
-        self._turn_done_pending = False
-        self._turn_shown = False
-        self.arena_app.active_runner = self.runner
-        self.runner.start(messages)
+        self.arena_app.active_runner = self.ctl.run_turn(messages, turn_done)
         self.query_one("#prompt", Input).disabled = True
         self.query_one("#pane-a", AnswerPane).focus()
         self._set_status("answering…")
         waiting = Text("Both models are answering…  ctrl+s stops both.", style="dim")
-        if self.runner.schedule == "sequential" and self.round.policy is DisplayPolicy.PACED:
-            # Otherwise the panes stay blank for the whole first answer and the person may think the app hung.
-            why = ("schedule: sequential" if self.arena_app.config.defaults.schedule.value == "sequential"
+        if self.ctl.sequential_blank:
+            # Otherwise the panes stay blank for the whole first answer and the person may think the app hung. Which
+            # model runs first is drawn per turn and never shown.
+            why = ("schedule: sequential" if self.ctl.schedule.value == "sequential"
                    else "schedule auto: measured faster on this machine")
             waiting.append(f"\nThey run one after the other ({why}); the paced display shows both answers once the "
                            "second one has started.", style="dim italic")
@@ -351,43 +364,40 @@ class ArenaScreen(Screen[None]):
 
     async def _refresh_panes(self) -> None:
         """Draw what the pacer allows. Runs on the UI thread at REFRESH_HZ."""
-        if self.pacer is None or self.round is None:
+        if self.controller is None:
             return
-        visible = self.pacer.visible(time.monotonic())
-        texts = self.pacer.texts()
-        for side, pane in enumerate(self._panes()):
+        shown = self.ctl.visible()
+        if shown is None:
+            return
+        visible, texts = shown
+        panes = self._panes()
+        for side, pane in enumerate(panes):
             if visible[side] > pane.queued:
                 pane.enqueue(texts[side][pane.queued : visible[side]])
         # The panes draw queued text from their own message queues, and the runner may add text meanwhile: voting opens
         # only once the panes (not only the pacer) hold every character.
-        drawn = all(pane.shown >= len(text) for pane, text in zip(self._panes(), self.pacer.texts()))
-        if self._turn_done_pending and drawn and self.pacer.fully_shown(time.monotonic()):
-            self._turn_done_pending = False
+        if self.ctl.complete_if_shown((panes[0].shown, panes[1].shown)):
             await self._turn_complete()
 
     def _turn_done(self) -> None:
         # The runner finished; the pacer may still be revealing text. Voting opens once everything is shown.
-        self._turn_done_pending = True
+        self.ctl.runner_finished()
         self.refresh_bindings()
-        if self.pacer is not None and not self.pacer.fully_shown(time.monotonic()):
+        if self.ctl.still_revealing:
             self._set_vote_bar(Text("Both answers are complete; still revealing at the shared pace… [space] show all now", style="dim"))
 
     def action_show_all(self) -> None:
-        if self.pacer is not None:
-            self.pacer.reveal_all()
-
-    @property
-    def voting_open(self) -> bool:
-        """Both answers finished (or stopped) and fully drawn, and this round has no vote yet."""
-        r = self.round
-        return bool(r is not None and r.can_vote and self._turn_shown and not (self.runner and self.runner.running))
+        self.ctl.show_all()
 
     async def _turn_complete(self) -> None:
         assert self.round is not None
-        self._turn_shown = True
         for side, message in self.round.last_errors:
             await self._panes()[side].show_error(message)
         self._set_status("done")
+        note = self.ctl.failure_note()
+        if note is not None:
+            await self._turn_failed(note)
+            return
         self.query_one("#prompt", Input).disabled = False
         hint = Text()
         hint.append("Vote: ", style="bold")
@@ -402,39 +412,38 @@ class ArenaScreen(Screen[None]):
         # The turn is drawn and the person now reads and votes: a quiet moment for a full collection (see gc_policy).
         self.call_after_refresh(gc_policy.settle)
 
+    async def _turn_failed(self, note: str) -> None:
+        """A side failed: no vote is offered (a failure is not a loss); retry or discard."""
+        self.query_one("#prompt", Input).disabled = True
+        bar = Text()
+        bar.append(note, style="bold yellow")
+        bar.append("\n[ctrl+r] retry this turn on both sides  ·  [n] discard this round", style="bold")
+        self._set_vote_bar(bar)
+        self.query_one("#pane-a", AnswerPane).focus()
+        self.refresh_bindings()
+
     def _set_vote_bar(self, text: Text) -> None:
         self.query_one("#vote-bar", Static).update(text)
 
     # --- actions -----------------------------------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        r = self.round
-        running = self.runner is not None and self.runner.running
-        if action in VOTE_KEYS:
-            return self.voting_open
-        if action == "stop":
-            return running
-        if action == "show_all":
-            return self._turn_done_pending
-        if action == "regenerate":
-            return bool(r is not None and r.turns and r.voted is None and not running)
-        if action == "new_round":
-            return bool(self.contenders is not None and not running)
-        if action == "force_load":
-            return self._load_error is not None
-        return True
+        if self.controller is None:
+            return action not in VOTE_ACTIONS and action not in ("stop", "show_all", "regenerate", "new_round", "force_load")
+        return self.ctl.allows(action)
 
     async def _vote(self, outcome: Vote) -> None:
         assert self.round is not None and self.contenders is not None
         app = self.arena_app
+        if not self.ctl.voting_open:  # a key that raced a state change (check_action already hides it)
+            return
         try:
-            record = save_vote(app.store, self.round, outcome, self.contenders.facts, prompt=self.prompt, voter=app.voter)
+            record = self.ctl.vote(outcome, app.store, voter=app.voter)
         except ArenaError as exc:
             self._set_vote_bar(Text(f"NOT saved: {exc.render()}", style="bold red"))
             self.notify(exc.render(), title="Vote not saved", severity="error", timeout=15)
             return
-        self.last_record = record
         await self._reveal(record)
-        label = {Vote.A: "A better", Vote.B: "B better", Vote.TIE: "tie", Vote.BOTH_BAD: "both bad"}[outcome]
+        label = VOTE_LABELS[outcome]
         bar = Text()
         bar.append(f"✓ Vote saved ({label}).", style="bold green")
         if record.identity_leak:
@@ -469,26 +478,24 @@ class ArenaScreen(Screen[None]):
         await self._vote(Vote.BOTH_BAD)
 
     def action_stop(self) -> None:
-        if self.runner is not None:
-            self.runner.cancel()
+        if self.ctl.stop():
             self._set_status("stopping…")
 
     async def action_regenerate(self) -> None:
-        if self.round is None or not self.round.turns:
+        if self.round is None or not self.round.turns or not self.ctl.allows("regenerate"):
             return
         await self._send(self.round.turns[-1].user, regenerate=True)
 
     async def action_new_round(self) -> None:
-        if self.round is not None and self.round.turns and self.round.voted is None:
+        decision = self.ctl.request_new_round()
+        if decision is NewRound.CONFIRM:
             self.notify("This round has no vote yet: vote first (1-4), or press n again to skip it.", timeout=4)
-            if not self._skip_armed:
-                self._skip_armed = True
-                return
-        self._skip_armed = False
-        if self.lineup is not None and self.lineup.is_ladder:
-            self._prepare_next_pair()
             return
-        await self.start_round()
+        if decision is NewRound.START:
+            if self.lineup is not None and self.lineup.is_ladder:
+                self._prepare_next_pair()
+                return
+            await self.start_round()
 
     def action_focus_prompt(self) -> None:
         prompt = self.query_one("#prompt", Input)
@@ -503,21 +510,18 @@ class ArenaScreen(Screen[None]):
         from arena.tui.screens.dialogs import CategoryDialog
 
         def chosen(category: str | None) -> None:
-            if category and self.round is not None and self.round.voted is None and self.round.prompt_id is None:
-                self.round.category = category
+            if category and self.ctl.set_category(category):
                 self.arena_app.category = category
                 self._update_round_info()
 
         self.app.push_screen(CategoryDialog(), chosen)
 
     def action_cycle_policy(self) -> None:
-        if self.round is not None and self.round.turns and self.round.voted is None:
+        policy, deferred = self.ctl.cycle_policy()
+        if deferred:
             self.notify("The display policy changes between rounds: it applies from the next round.")
-        idx = POLICY_CYCLE.index(self.policy)
-        self.policy = POLICY_CYCLE[(idx + 1) % len(POLICY_CYCLE)]
-        self.arena_app.policy = self.policy
-        if self.round is not None and not self.round.turns:
-            self.round.policy = self.policy
+        self.policy = policy
+        self.arena_app.policy = policy
 
     def action_toggle_link(self) -> None:
         self.link_scroll = not self.link_scroll
@@ -534,8 +538,8 @@ class ArenaScreen(Screen[None]):
         self.app.push_screen(HelpScreen())
 
     def action_pick_matchup(self) -> None:
-        if self.runner is not None and self.runner.running:
-            self.runner.cancel()
+        if self.controller is not None:
+            self.ctl.cancel()
         self.arena_app.pick_matchup()
 
     def action_force_load(self) -> None:
@@ -545,5 +549,5 @@ class ArenaScreen(Screen[None]):
             self.arena_app.open_matchup(self.matchup_id, force=True)
 
     def on_unmount(self) -> None:
-        if self.runner is not None:
-            self.runner.cancel()
+        if self.controller is not None:
+            self.ctl.cancel()

@@ -37,6 +37,9 @@ you vote.
 faster. *whole*: both answers appear together when both are finished. *live*: raw streaming — **not speed-blind**; the
 policy is recorded with your vote.
 
+**A side failed?** (timeout, server down, prompt too long for its context) Then there is no vote on that round: a
+failure is not a worse answer. Press ctrl+r to run the turn again on both sides, or n to discard the round.
+
 **Identity leaks.** An answer that names a model family (Qwen, Llama, Gemma, …) is flagged on the vote and left out of
 the statistics by default.
 
