@@ -280,8 +280,11 @@ def test_tui_shows_each_load_error_stays_up_and_a_good_matchup_still_plays(
             await pilot.pause(0.2)
             assert screen.round.voted is None
             rounds = screen.round_no
+            await pilot.press("n")  # discards: the template's own words come with the reveal of the dropped round
+            await wait_for(pilot, lambda: "discarded" in bar(), 120, "the round to be discarded")
+            assert screen.round.voted is None and screen.round.discarded
             await pilot.press("n")
-            await wait_for(pilot, lambda: screen.round_no == rounds + 1, 20, "the round to be discarded")
+            await wait_for(pilot, lambda: screen.round_no == rounds + 1, 120, "a new round")
             await pilot.press("escape")  # the new round focuses the prompt box: leave it so `m` reaches the screen
             return
         assert screen.voting_open

@@ -148,7 +148,10 @@ def test_a_failed_side_is_never_a_vote_only_retry_or_discard(demo_config: Config
             with pytest.raises(RuntimeError):
                 save_vote(store, ctl.round, outcome, {})
         assert store.count() == 0
-    # Discard: one `n`, no confirmation (there is no answer pair to lose).
+    # Discard: one `n`, no confirmation (there is no answer pair to lose); it ends the round without a vote, so its
+    # identities and error details may now be shown. The next `n` starts a new round.
+    assert ctl.request_new_round() is NewRound.DISCARD
+    assert ctl.round.discarded and ctl.phase is Phase.DISCARDED and not ctl.voting_open and not ctl.allows("regenerate")
     assert ctl.request_new_round() is NewRound.START
 
 
@@ -248,6 +251,7 @@ def test_a_prompt_too_long_for_both_real_models_is_discarded_not_voted(demo_conf
             with pytest.raises(RuntimeError):
                 ctl.vote(Vote.BOTH_BAD, store)
             assert store.count() == 0
+        assert ctl.request_new_round() is NewRound.DISCARD
         assert ctl.request_new_round() is NewRound.START
     finally:
         contenders.unload()

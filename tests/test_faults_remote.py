@@ -172,8 +172,13 @@ def test_tui_round_with_a_stalling_remote_shows_the_other_answer_and_offers_retr
             await pilot.pause(0.2)
             assert screen.round.voted is None
             rounds = screen.round_no
-            await pilot.press("n")  # discard: one press, nothing to lose
-            await wait_for(pilot, lambda: screen.round_no == rounds + 1, 20, "a new round")
+            await pilot.press("n")  # discard: one press, nothing to lose; no vote can follow, so the details show now
+            await wait_for(pilot, lambda: any("reveal" in s.classes for s in far_pane.query(Static)), 120, "the reveal")
+            revealed = " ".join(str(s.render()) for s in far_pane.query(Static) if "reveal" in s.classes)
+            assert "stopped sending for 1 s mid-answer" in revealed  # the detail comes once the round is over
+            assert "discarded" in str(screen.query_one("#vote-bar", Static).render())
+            await pilot.press("n")
+            await wait_for(pilot, lambda: screen.round_no == rounds + 1, 120, "a new round")
 
     asyncio.run(scenario())
     assert sqlite3.connect(db).execute("SELECT count(*) FROM battles").fetchone()[0] == 0

@@ -47,12 +47,14 @@ class Phase(str, Enum):
     VOTING = "voting"  # the turn is complete and drawn: vote, follow up or regenerate
     FAILED = "failed"  # the turn is complete and drawn, and a side failed: retry or discard, no vote
     VOTED = "voted"
+    DISCARDED = "discarded"  # a failed round was dropped: its models and error details are shown, nothing is stored
 
 
 class NewRound(str, Enum):
     START = "start"  # go ahead
     CONFIRM = "confirm"  # the round has answers and no vote: ask for a second `n`
     BUSY = "busy"  # the engines still run
+    DISCARD = "discard"  # a side failed: drop the round (not a vote) and show what happened; the next `n` starts anew
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,8 @@ class RoundController:
             return Phase.LOADING
         if r.voted is not None:
             return Phase.VOTED
+        if r.discarded:
+            return Phase.DISCARDED
         if not r.turns:
             return Phase.PROMPT
         if self.running:
@@ -161,7 +165,7 @@ class RoundController:
         if action == "show_all":
             return self.turn_done_pending
         if action == "regenerate":
-            return bool(r is not None and r.turns and r.voted is None and not running)
+            return bool(r is not None and r.turns and r.voted is None and not r.discarded and not running)
         if action == "new_round":
             return bool(self.contenders is not None and not running)
         if action == "force_load":
@@ -208,10 +212,15 @@ class RoundController:
 
     def request_new_round(self) -> NewRound:
         """`n`: a round with answers and no vote needs a second `n` (nothing is lost by accident); a round where a side
-        failed has nothing to lose and is discarded at once."""
+        failed has nothing to lose: the first `n` discards it (the screen then shows which model sat where and what
+        failed, which is safe once no vote can follow), the next starts a new round."""
         if self.running:
             return NewRound.BUSY
         r = self.round
+        if r is not None and r.failed_sides and r.voted is None and not r.discarded:
+            r.discarded = True
+            self._skip_armed = False
+            return NewRound.DISCARD
         if r is not None and r.turns and r.voted is None and not r.failed_sides and not self._skip_armed:
             self._skip_armed = True
             return NewRound.CONFIRM

@@ -100,6 +100,7 @@ class Round:
     rng: random.Random = field(default_factory=random.Random)
     turns: list[Turn] = field(default_factory=list)
     voted: BattleRecord | None = None
+    discarded: bool = False  # a failed round the person dropped: never a vote; its identities and details may be shown
 
     @classmethod
     def new(

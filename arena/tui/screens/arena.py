@@ -22,7 +22,7 @@ from textual.worker import get_current_worker
 
 from arena.battle.controller import VOTE_ACTIONS, VOTE_LABELS, NewRound, RoundController
 from arena.battle.pacing import Pacer
-from arena.records import BattleRecord, ModelFacts, Vote
+from arena.records import BattleRecord, ModelFacts, SideRecord, Vote
 from arena.battle.round import Round
 from arena.battle.runner import TurnRunner
 from arena.battle.lineup import LoadProgress, Lineup
@@ -417,7 +417,7 @@ class ArenaScreen(Screen[None]):
         self.query_one("#prompt", Input).disabled = True
         bar = Text()
         bar.append(note, style="bold yellow")
-        bar.append("\n[ctrl+r] retry this turn on both sides  ·  [n] discard this round", style="bold")
+        bar.append("\n[ctrl+r] retry this turn on both sides  ·  [n] discard this round and see what failed", style="bold")
         self._set_vote_bar(bar)
         self.query_one("#pane-a", AnswerPane).focus()
         self.refresh_bindings()
@@ -454,6 +454,9 @@ class ArenaScreen(Screen[None]):
         self.refresh_bindings()
 
     async def _reveal(self, record: BattleRecord) -> None:
+        await self._reveal_sides((record.side_a, record.side_b))
+
+    async def _reveal_sides(self, sides: tuple[SideRecord, SideRecord], status: str = "revealed") -> None:
         assert self.round is not None and self.contenders is not None
         for side, pane in enumerate(self._panes()):
             model_id = self.round.models[side]
@@ -461,9 +464,8 @@ class ArenaScreen(Screen[None]):
             # What the files say, not the slot; a ladder's own wording (harsh/light of one size) only without facts.
             fallback = self.lineup.role_of(self.round.matchup, model_id) if self.lineup else None
             role = reveal_role(self.contenders.facts, self.round.matchup, model_id, fallback)
-            side_rec = record.side_a if side == 0 else record.side_b
-            await pane.reveal(reveal_title(facts, role), reveal_body(facts, role, side_rec))
-            pane.border_subtitle = "revealed"
+            await pane.reveal(reveal_title(facts, role), reveal_body(facts, role, sides[side]))
+            pane.border_subtitle = status
 
     async def action_vote_a(self) -> None:
         await self._vote(Vote.A)
@@ -491,11 +493,25 @@ class ArenaScreen(Screen[None]):
         if decision is NewRound.CONFIRM:
             self.notify("This round has no vote yet: vote first (1-4), or press n again to skip it.", timeout=4)
             return
+        if decision is NewRound.DISCARD:
+            await self._discarded()
+            return
         if decision is NewRound.START:
             if self.lineup is not None and self.lineup.is_ladder:
                 self._prepare_next_pair()
                 return
             await self.start_round()
+
+    async def _discarded(self) -> None:
+        """A failed round was dropped. No vote can follow, so which model sat where and the full error details (ids,
+        URLs, context sizes: kept out of the panes until now) are safe to show."""
+        assert self.round is not None
+        await self._reveal_sides((self.round.side_record(0), self.round.side_record(1)), status="discarded")
+        bar = Text()
+        bar.append("Round discarded: not a vote, nothing stored.", style="bold yellow")
+        bar.append("  Each pane now shows its model and what failed.   [n] new round", style="dim")
+        self._set_vote_bar(bar)
+        self.refresh_bindings()
 
     def action_focus_prompt(self) -> None:
         prompt = self.query_one("#prompt", Input)
