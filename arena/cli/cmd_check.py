@@ -8,9 +8,9 @@ from collections import Counter
 from pathlib import Path
 
 from arena.config.loader import config_from_node
-from arena.config.presence import missing_note
 from arena.config.yamlsafe import read_document
 from arena.errors import ArenaError
+from arena.models.presence import missing_note
 from arena.paths import default_config_path
 from arena.prompts.suite import ALL, builtin_suite_names, is_builtin_path, load_suite, suite_from_node
 from arena.prompts.types import Suite
