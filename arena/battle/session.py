@@ -96,7 +96,7 @@ class Contenders:
 
 
 def preflight_matchup(config: Config, matchup: Matchup, *, force: bool = False) -> str | None:
-    """Refuse (ModelError) when both models will not fit in available memory; returns a note to show, if any."""
+    """Refuse (MemoryRefused, forceable) when both models will not fit in available memory; returns a note to show, if any."""
     from arena.models.preflight import preflight
     from arena.models.resolve import describe
 
@@ -105,8 +105,7 @@ def preflight_matchup(config: Config, matchup: Matchup, *, force: bool = False) 
         spec = config.model(model_id)
         pairs.append((spec, None if isinstance(spec.source, RemoteSource) else describe(spec, config).facts))
     result = preflight(pairs)
-    if not result.ok and not force:
-        raise ModelError(result.message, result.fix)
+    result.raise_if_refused(force=force)
     return result.message if not result.ok else None
 
 

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.screen import Screen
@@ -29,6 +28,7 @@ from arena.config.types import DisplayPolicy
 from arena.errors import ArenaError
 from arena.prompts.types import UNCATEGORIZED, Prompt
 from arena.tui import gc_policy
+from arena.tui.actions import BY_ACTION, When, bindings, vote_keys_hint, vote_label
 from arena.tui.reveal import reveal_body, reveal_title
 from arena.tui.widgets.answer_pane import AnswerPane
 
@@ -37,29 +37,10 @@ if TYPE_CHECKING:
 
 REFRESH_HZ = 10  # each append re-renders Markdown: 10 Hz looks smooth and leaves the UI thread room for keys
 POLICY_CYCLE = (DisplayPolicy.PACED, DisplayPolicy.WHOLE, DisplayPolicy.LIVE)
-VOTE_KEYS = {"vote_a": Vote.A, "vote_b": Vote.B, "vote_tie": Vote.TIE, "vote_bad": Vote.BOTH_BAD}
 
 
 class ArenaScreen(Screen[None]):
-    BINDINGS = [
-        Binding("1", "vote_a", "A better"),
-        Binding("2", "vote_b", "B better"),
-        Binding("3", "vote_tie", "Tie"),
-        Binding("4", "vote_bad", "Both bad"),
-        Binding("ctrl+s", "stop", "Stop", priority=True),
-        Binding("space", "show_all", "Show all", show=False),
-        Binding("ctrl+r", "regenerate", "Regenerate", priority=True),
-        Binding("n", "new_round", "New round"),
-        Binding("i", "focus_prompt", "Prompt"),
-        Binding("escape", "leave_prompt", "Leave prompt", show=False),
-        Binding("c", "category", "Category"),
-        Binding("p", "cycle_policy", "Policy"),
-        Binding("l", "toggle_link", "Link scroll", show=False),
-        Binding("s", "stats", "Stats"),
-        Binding("m", "pick_matchup", "Matchups"),
-        Binding("f", "force_load", "Load anyway", show=False),
-        Binding("question_mark", "help", "Help"),
-    ]
+    BINDINGS = bindings()  # from the one action table (arena.tui.actions), as are the palette and vote labels
 
     policy: reactive[DisplayPolicy] = reactive(DisplayPolicy.PACED, init=False)
 
@@ -174,7 +155,7 @@ class ArenaScreen(Screen[None]):
     def _show_load_error(self, exc: ArenaError) -> None:
         self._load_error = exc
         hint = "  [m] pick another matchup"
-        if "--force" in (exc.fix or "") or "force" in exc.render().lower():
+        if exc.forceable:
             hint += "  [f] load anyway"
         self._set_vote_bar(Text(exc.render() + "\n" + hint, style="bold red"))
         self.notify(exc.render(), title="Cannot load this matchup", severity="error", timeout=15)
@@ -337,7 +318,7 @@ class ArenaScreen(Screen[None]):
         self.query_one("#prompt", Input).disabled = False
         hint = Text()
         hint.append("Vote: ", style="bold")
-        hint.append("[1] A better  [2] B better  [3] tie  [4] both bad", style="bold")
+        hint.append(vote_keys_hint(), style="bold")
         hint.append("   ·  [i] ask a follow-up first  ·  [ctrl+r] regenerate", style="dim")
         if self.prompt is not None and self.prompt.notes:
             hint.append("\nNotes for the voter: ", style="italic")
@@ -353,20 +334,24 @@ class ArenaScreen(Screen[None]):
 
     # --- actions -----------------------------------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        entry = BY_ACTION.get(action)
+        return True if entry is None else self._allowed(entry.when)
+
+    def _allowed(self, when: When) -> bool:
         r = self.round
         running = self.runner is not None and self.runner.running
-        if action in VOTE_KEYS:
+        if when is When.VOTING_OPEN:
             return self.voting_open
-        if action == "stop":
+        if when is When.ANSWERING:
             return running
-        if action == "show_all":
+        if when is When.REVEALING:
             return self._turn_done_pending
-        if action == "regenerate":
+        if when is When.CAN_REGENERATE:
             return bool(r is not None and r.turns and r.voted is None and not running)
-        if action == "new_round":
+        if when is When.CAN_START:
             return bool(self.contenders is not None and not running)
-        if action == "force_load":
-            return self._load_error is not None
+        if when is When.LOAD_FORCEABLE:
+            return self._load_error is not None and self._load_error.forceable
         return True
 
     async def _vote(self, outcome: Vote) -> None:
@@ -380,7 +365,7 @@ class ArenaScreen(Screen[None]):
             return
         self.last_record = record
         await self._reveal(record)
-        label = {Vote.A: "A better", Vote.B: "B better", Vote.TIE: "tie", Vote.BOTH_BAD: "both bad"}[outcome]
+        label = vote_label(outcome)
         bar = Text()
         bar.append(f"✓ Vote saved ({label}).", style="bold green")
         if record.identity_leak:
