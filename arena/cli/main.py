@@ -19,7 +19,7 @@ from arena.errors import EXIT_USAGE, ArenaError
 COMMAND_MODULES = [
     "tui",  # arena tui / arena demo / arena play (the default when no subcommand is given)
     "models",  # arena models / pull / quantize / prepare-demo
-    "check",  # arena check
+    "validate",  # arena check (validates models.yaml and suites; "check" in code means an answer check)
     "stats",  # arena stats
     "data",  # arena export / merge
 ]

@@ -1,4 +1,8 @@
-"""`arena check [FILE ...]`: validate models.yaml and prompt-suite files without loading any model."""
+"""`arena check [FILE ...]`: validate models.yaml and prompt-suite files without loading any model.
+
+In code this is "validate" (validate_target): "check" there means an objective answer check (arena.prompts.checks,
+arena.stats.checks, arena.store.checks). The command keeps its name, `arena check`, which people and scripts use.
+"""
 
 from __future__ import annotations
 
@@ -41,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     failed = 0
     for target in targets:
         try:
-            for line in check_target(target):
+            for line in validate_target(target):
                 print(line)
         except ArenaError as exc:
             # Report every file's problem in one run, each as its own paragraph.
@@ -51,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     return failed
 
 
-def check_target(target: str) -> list[str]:
+def validate_target(target: str) -> list[str]:
     """Validate one file (or built-in suite name); return the lines to print. Raises ArenaError on a problem."""
     path = Path(target).expanduser()
     if not path.exists() and (target == ALL or target in builtin_suite_names()):
@@ -71,6 +75,6 @@ def check_target(target: str) -> list[str]:
 
 def _suite_summary(label: str, suite: Suite) -> str:
     cats = Counter(p.category for p in suite.prompts)
-    checks = sum(1 for p in suite.prompts if p.check is not None)
+    with_checks = sum(1 for p in suite.prompts if p.check is not None)
     by_cat = ", ".join(f"{c} {n}" for c, n in sorted(cats.items()))
-    return f"ok: {label}: suite '{suite.id}', {len(suite.prompts)} prompts ({by_cat}; {checks} with objective checks)"
+    return f"ok: {label}: suite '{suite.id}', {len(suite.prompts)} prompts ({by_cat}; {with_checks} with objective checks)"
