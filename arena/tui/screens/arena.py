@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, ProgressBar, Static
+from textual.widgets import Header, Input, ProgressBar, Static
 from textual.worker import get_current_worker
 
 from arena.battle.pacing import Pacer
@@ -31,6 +31,7 @@ from arena.tui import gc_policy
 from arena.tui.actions import BY_ACTION, When, bindings, vote_keys_hint, vote_label
 from arena.tui.reveal import reveal_body, reveal_title
 from arena.tui.widgets.answer_pane import AnswerPane
+from arena.tui.widgets.footer import StableFooter
 
 if TYPE_CHECKING:
     from arena.tui.app import ArenaApp
@@ -78,7 +79,7 @@ class ArenaScreen(Screen[None]):
             yield AnswerPane("B", id="pane-b")
         yield Static("", id="vote-bar")
         yield Input(placeholder="Type a prompt for both models and press Enter", id="prompt")
-        yield Footer()
+        yield StableFooter()
 
     def _model_ids(self) -> list[str]:
         m = self.arena_app.config.matchups[self.matchup_id]
