@@ -8,6 +8,7 @@ from pathlib import Path
 
 from textual.app import App
 from textual.binding import Binding
+from textual.driver import Driver
 
 from arena.battle.runner import TurnRunner
 from arena.battle.session import Contenders, EngineFactory, default_engine_factory
@@ -53,6 +54,15 @@ class ArenaApp(App[None]):
         self.voter = voter
         self.contenders: Contenders | None = None
         self.active_runner: TurnRunner | None = None  # the turn streaming now, if any (set by the arena screen)
+
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's choice, except that a Linux terminal gets arena.tui.driver's prompt Escape key."""
+        chosen = super().get_driver_class()
+        if f"{chosen.__module__}.{chosen.__qualname__}" == "textual.drivers.linux_driver.LinuxDriver":
+            from arena.tui.driver import PromptEscapeDriver
+
+            return PromptEscapeDriver
+        return chosen
 
     def on_mount(self) -> None:
         if self.initial_matchup:
