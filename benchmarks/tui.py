@@ -92,6 +92,7 @@ FRAME_TIMEOUT_S = 30.0  # generous: on a machine loaded by other jobs a palette 
 PROFILE = False  # --profile: cProfile each streaming key press, per key (cProfile's overhead inflates what it times)
 PROFILES: dict[str, cProfile.Profile] = {}
 PROFILE_PHASE = ["streaming"]
+REFERENCE_KEYS = ("ctrl+p", "escape", "pageup", "pagedown")
 TOKENS_PER_S = 40.0
 FIRST_TURN_TOKENS = 1_500  # history above the streaming answer, so pane A can be scrolled from the first press
 
@@ -361,6 +362,7 @@ async def _turn_complete(pilot: Any, screen: Any, timeout: float = 120.0) -> Non
 
 
 def latency_scenario(config: Config, db: Path, factory: Any, *, n: int, history: bool, label: str, real: bool,
+                     only: tuple[str, ...] | None = None,
                      n_idle: int | None = None) -> dict[str, dict[str, list[float]]]:
     """Returns {"streaming": {key: [ms]}, "idle": {key: [ms]}, "cpu": {"streaming": [ms], "idle": [ms]},
     "cpu_streaming": {key: [ms]}, "cpu_idle": {key: [ms]}} (UI-thread CPU ms from key to frame)."""
@@ -386,7 +388,7 @@ def latency_scenario(config: Config, db: Path, factory: Any, *, n: int, history:
             else:
                 await pilot.pause(0.5)
             screen.query_one("#pane-a", AnswerPane).focus()
-            probes = _probes(app, screen, scroll=history)
+            probes = [p for p in _probes(app, screen, scroll=history) if only is None or p[0] in only]
             streaming: dict[str, list[float]] = {key: [] for key, _ in probes}
             while sum(map(len, streaming.values())) < n:
                 got = await _presses(app, probes, n - sum(map(len, streaming.values())), rng, lambda: _streaming(screen), cpu["streaming"],
@@ -673,15 +675,18 @@ def main() -> int:
             },
         }
         with reference_renderer():
-            ref = latency_scenario(config, folder / "ref.db", scripted_factory, n=presses, history=True, label="reference renderer", real=False)
+            # The keys the reference was always measured with (help and prompt focus are not about the panes' renderer).
+            ref = latency_scenario(config, folder / "ref.db", scripted_factory, n=presses // 2, history=True,
+                                   label="reference renderer", real=False, only=REFERENCE_KEYS)
         lines += [
             _row("reference renderer (Textual Markdown widget): idle panes", _flat(ref["idle"]), None, "", ref["cpu"]["idle"]),
             _row("reference renderer: both panes streaming, scripted", _flat(ref["streaming"]), _flat(ref["idle"]), "", ref["cpu"]["streaming"]),
         ]
-        ratio = _pct(_flat(scripted["streaming"]), 0.95) / _pct(_flat(ref["streaming"]), 0.95)
+        same_keys = [v for key in REFERENCE_KEYS for v in scripted["streaming"].get(key, [])]
+        ratio = _pct(same_keys, 0.95) / _pct(_flat(ref["streaming"]), 0.95)
         summary["reference_streaming_p95_ms"] = round(_pct(_flat(ref["streaming"]), 0.95), 1)
         summary["streaming_p95_vs_reference"] = round(ratio, 3)
-        lines.append(f"| StreamView vs reference renderer, streaming p95 | | | **{ratio:.2f}x** | | | | |")
+        lines.append(f"| StreamView vs reference renderer, streaming p95 over the same 4 keys | | | **{ratio:.2f}x** | | | | |")
         if real:
             from arena.battle.session import default_engine_factory
 
