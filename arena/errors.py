@@ -25,6 +25,9 @@ class ArenaError(Exception):
     """An error with a message written for the person at the keyboard."""
 
     exit_code: int = EXIT_RUNTIME
+    # True when the refusal is a safety estimate the person may override (`--force` on the CLI, `f` in the TUI).
+    # A typed flag, so front ends never match the message text to decide whether to offer the override.
+    forceable: bool = False
 
     def __init__(self, message: str, fix: str | None = None, *, exit_code: int | None = None) -> None:
         self.message = message.rstrip()
@@ -61,6 +64,12 @@ class UsageError(ArenaError):
 
 class ModelError(ArenaError):
     """A model file that is missing, corrupt, unsupported, or does not fit in memory."""
+
+
+class MemoryRefused(ModelError):
+    """The RAM preflight's estimate says the models will not fit together; loading anyway is the person's call."""
+
+    forceable = True
 
 
 class Public:

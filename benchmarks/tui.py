@@ -5,15 +5,16 @@
     A frame is a call of App._display(screen, update) made by the screen's compositor; headless Textual skips turning
     the update into terminal text, so the benchmark app does that work itself (`render_segments`) to keep the cost
     honest. Whether a frame shows the effect is decided from what was composited: the command palette screen for
-    ctrl+p, the arena screen again for escape, pane A's scroll offset for pageup/pagedown. Presses are spaced by random
-    gaps so they land at every phase of the 20 Hz pane refresh. Measured with both panes streaming and, in the same
+    ctrl+p, the arena screen again for escape, pane A's scroll offset for pageup/pagedown, the help screen for `?`,
+    the prompt's focus for `i` and the escape that leaves it. Presses are spaced by random
+    gaps so they land at every phase of the 10 Hz pane refresh. Measured with both panes streaming and, in the same
     run, with the panes idle (the baseline). Two sources of streaming text:
       - scripted: a benchmark-local engine emitting markdown (paragraphs, lists, code fences) at 40 tokens/s per side;
       - real: the two offline demo models (Gemma-3-270M, SmolLM2-135M) via llama.cpp, competing with the UI for the
         machine's 2 cores (skip with --no-real).
 (2) Display cost per token. One AnswerPane (beside an idle one, as in the arena) in a headless app, filled to N tokens;
     then, identically for every N, a new block is started and a 2-token fragment is appended repeatedly, each followed
-    by a 0.1 s window (the arena appends at most every 1/20 s). The cost is the UI thread's CPU time over append + window
+    by a 0.1 s window (the arena appends to a pane at most every 1/10 s). The cost is the UI thread's CPU time over append + window
     (time.thread_time: waiting does not count; it includes the layout, render and frame-text work the append causes).
     Reported at 100, 1,000 (the first length that overflows the pane, so it also pays for following the end), 5,000 and
     20,000 tokens, as ratios; target ~1.0x.
@@ -22,9 +23,13 @@
 (3) First paint: `python -m arena --config DEMO --db TMP tui` under a pseudo-terminal; time from spawn to the first
     output that contains the drawn header ("Quant Arena"). With the picker, and with `--matchup demo` (models load in
     the background).
+(4) A lone Escape through a real pseudo-terminal: from writing the ESC byte until the app's key handler sees it, with
+    Textual's driver (ESCDELAY 100 ms, its default) and with the arena's (arena/tui/driver.py, ESCDELAY 25 ms). The
+    latency benchmark above injects keys after the terminal parser, so it cannot see this wait.
 
 Run: .venv/bin/python benchmarks/tui.py             (3-4 minutes on an idle 2-core machine, longer under load)
      .venv/bin/python benchmarks/tui.py --quick     (fewer presses and appends, no real models)
+     add --json for one JSON object on stdout (tables on stderr); --profile for a cProfile of each key (stderr)
 
 Targets (DESIGN.md): keypress-to-repaint p95 < 50 ms while both panes stream; display cost per token independent of
 answer length; first paint < 1.5 s.
@@ -34,7 +39,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
+import json
+import pstats
 import os
+import pty
 import random
 import select
 import statistics
@@ -72,6 +81,7 @@ from arena.engine.types import (
     Timings,
 )
 from arena.tui.app import ArenaApp
+from arena.tui.screens.help import HelpScreen
 from textual.widgets import Markdown
 
 from arena.untrusted import visible
@@ -79,6 +89,11 @@ from arena.tui.widgets import answer_pane
 from arena.tui.widgets.answer_pane import AnswerPane
 
 SIZE = (160, 48)
+FRAME_TIMEOUT_S = 30.0  # generous: on a machine loaded by other jobs a palette frame has taken over 5 s
+PROFILE = False  # --profile: cProfile each streaming key press, per key (cProfile's overhead inflates what it times)
+PROFILES: dict[str, cProfile.Profile] = {}
+PROFILE_PHASE = ["streaming"]
+REFERENCE_KEYS = ("ctrl+p", "escape", "pageup", "pagedown")
 TOKENS_PER_S = 40.0
 FIRST_TURN_TOKENS = 1_500  # history above the streaming answer, so pane A can be scrolled from the first press
 
@@ -291,11 +306,19 @@ def _probes(app: BenchArenaApp, screen: Any, scroll: bool) -> list[Probe]:
             return lambda s: s is screen and (pane.scroll_y - before) * direction > 0
 
         probes += [("pageup", lambda: moved(-1)), ("pagedown", lambda: moved(+1))]
+    # More of the arena's keys, each undone by the next: help opens / closes, the prompt takes focus / gives it back.
+    # A label "key:what" sends `key` (escape closes different things).
+    probes += [
+        ("question_mark", lambda: lambda s: isinstance(s, HelpScreen)),
+        ("escape:help", lambda: lambda s: s is screen and app.screen is screen),
+        ("i", lambda: lambda s: s is screen and isinstance(app.focused, Input)),
+        ("escape:prompt", lambda: lambda s: s is screen and app.focused is pane),
+    ]
     return probes
 
 
 async def _presses(app: BenchArenaApp, probes: list[Probe], n: int, rng: random.Random, keep_going: Callable[[], bool],
-                   cpu: list[float]) -> dict[str, list[float]]:
+                   cpu: list[float], cpu_by_key: dict[str, list[float]] | None = None) -> dict[str, list[float]]:
     """n presses cycling through probes; ms from key sent to the first frame showing it (UI-thread CPU ms over the
     same interval go to `cpu`). Stops early if keep_going turns false (the streaming phase ended) so no idle press
     is counted as a streaming one."""
@@ -304,22 +327,31 @@ async def _presses(app: BenchArenaApp, probes: list[Probe], n: int, rng: random.
     assert driver is not None
     i = 0
     while sum(map(len, out.values())) < n:
-        key, make = probes[i % len(probes)]
+        label, make = probes[i % len(probes)]
+        key = label.split(":")[0]
         await asyncio.sleep(rng.uniform(0.01, 0.06))
         if not keep_going():
             break
         fut = app.expect(make())
         event = events.Key(key, None)
         event.set_sender(app)
+        profiler = PROFILES.setdefault(f"{PROFILE_PHASE[0]} {label}", cProfile.Profile()) if PROFILE else None
         t0, c0 = time.perf_counter(), time.thread_time()
+        if profiler:
+            profiler.enable()
         driver.send_message(event)
         try:
-            t1, c1 = await asyncio.wait_for(fut, 5.0)
+            t1, c1 = await asyncio.wait_for(fut, FRAME_TIMEOUT_S)
         except TimeoutError:
-            raise RuntimeError(f"no frame showed the effect of {key!r} within 5 s") from None
+            raise RuntimeError(f"no frame showed the effect of {label!r} within {FRAME_TIMEOUT_S:.0f} s") from None
+        finally:
+            if profiler:
+                profiler.disable()
         if keep_going():
-            out[key].append((t1 - t0) * 1000)
+            out[label].append((t1 - t0) * 1000)
             cpu.append((c1 - c0) * 1000)
+            if cpu_by_key is not None:
+                cpu_by_key.setdefault(label, []).append((c1 - c0) * 1000)
         i += 1
     return out
 
@@ -343,10 +375,14 @@ async def _turn_complete(pilot: Any, screen: Any, timeout: float = 120.0) -> Non
 
 
 def latency_scenario(config: Config, db: Path, backend: Any, *, n: int, history: bool, label: str, real: bool,
+                     only: tuple[str, ...] | None = None,
                      n_idle: int | None = None) -> dict[str, dict[str, list[float]]]:
-    """Returns {"streaming": {key: [ms]}, "idle": {key: [ms]}, "cpu": {"streaming": [ms], "idle": [ms]}}."""
+    """Returns {"streaming": {key: [ms]}, "idle": {key: [ms]}, "cpu": {"streaming": [ms], "idle": [ms]},
+    "cpu_streaming": {key: [ms]}, "cpu_idle": {key: [ms]}} (UI-thread CPU ms from key to frame)."""
     result: dict[str, dict[str, list[float]]] = {}
     cpu: dict[str, list[float]] = {"streaming": [], "idle": []}
+    cpu_streaming: dict[str, list[float]] = {}
+    cpu_idle: dict[str, list[float]] = {}
     rng = random.Random(7)
 
     async def run() -> None:
@@ -365,28 +401,32 @@ def latency_scenario(config: Config, db: Path, backend: Any, *, n: int, history:
             else:
                 await pilot.pause(0.5)
             screen.query_one("#pane-a", AnswerPane).focus()
-            probes = _probes(app, screen, scroll=history)
+            probes = [p for p in _probes(app, screen, scroll=history) if only is None or p[0] in only]
             streaming: dict[str, list[float]] = {key: [] for key, _ in probes}
             while sum(map(len, streaming.values())) < n:
-                got = await _presses(app, probes, n - sum(map(len, streaming.values())), rng, lambda: _streaming(screen), cpu["streaming"])
+                got = await _presses(app, probes, n - sum(map(len, streaming.values())), rng, lambda: _streaming(screen), cpu["streaming"],
+                                     cpu_streaming)
                 for key, values in got.items():
                     streaming[key] += values
                 if sum(map(len, streaming.values())) < n:
-                    # The models ended their answers: close the palette if open, ask again (regenerate).
-                    if isinstance(app.screen, CommandPalette):
+                    # The models ended their answers: close the palette or help if open, ask again (regenerate).
+                    if app.screen is not screen:
                         await pilot.press("escape")
                     await _turn_complete(pilot, screen)
                     await pilot.press("ctrl+r")
                     await _until(pilot, lambda: all(p.shown > 0 for p in screen._panes()), 60, "the first tokens")
                     screen.query_one("#pane-a", AnswerPane).focus()
-            if isinstance(app.screen, CommandPalette):
+            if app.screen is not screen:
                 await pilot.press("escape")
             await pilot.press("ctrl+s")
             await _turn_complete(pilot, screen)
             await pilot.pause(0.3)
             screen.query_one("#pane-a", AnswerPane).focus()
-            idle = await _presses(app, probes, n_idle or n, rng, lambda: True, cpu["idle"])
+            PROFILE_PHASE[0] = "idle"
+            idle = await _presses(app, probes, n_idle or n, rng, lambda: True, cpu["idle"], cpu_idle)
+            PROFILE_PHASE[0] = "streaming"
             result["streaming"], result["idle"], result["cpu"] = streaming, idle, cpu
+            result["cpu_streaming"], result["cpu_idle"] = cpu_streaming, cpu_idle
             print(f"  [{label}] done: {sum(map(len, streaming.values()))} streaming + {sum(map(len, idle.values()))} idle presses", file=sys.stderr)
 
     asyncio.run(run())
@@ -504,6 +544,61 @@ def first_paint(config_path: Path, db: Path, extra: list[str], timeout: float = 
     return painted
 
 
+# --- (4) a lone Escape through a real terminal ------------------------------------------------------------------------
+def escape_latency(driver: str, n: int, env_extra: dict[str, str]) -> list[float]:
+    """ms from writing a lone ESC byte to a pty until the app's key handler sees `escape` (tests/support/keylog_app.py,
+    which logs time.monotonic(), the same clock as here). driver "textual": Textual's LinuxDriver; "arena": the arena's
+    (arena/tui/driver.py). Kitty's keyboard protocol is off, as in most terminals (with it, Escape is unambiguous)."""
+    log = Path(tempfile.mkstemp(prefix="arena-keylog-")[1])
+    master, slave = pty.openpty()
+    env = dict(os.environ, TERM="xterm-256color", PYTHONPATH=str(REPO), TEXTUAL_DISABLE_KITTY_KEY="1", **env_extra)
+    proc = subprocess.Popen([sys.executable, "-m", "tests.support.keylog_app", str(log), driver], stdin=slave,
+                            stdout=slave, stderr=slave, cwd=REPO, env=env, start_new_session=True)
+    os.close(slave)
+
+    def lines() -> list[str]:
+        return log.read_text(encoding="utf-8").splitlines()
+
+    def drain(seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            if select.select([master], [], [], 0.005)[0]:
+                try:
+                    os.read(master, 65536)
+                except OSError:
+                    return
+
+    out: list[float] = []
+    try:
+        deadline = time.monotonic() + 60
+        while not lines():
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise RuntimeError("the key-log app did not start")
+            drain(0.05)
+        for _ in range(n):
+            drain(0.15)
+            count = len(lines())
+            t0 = time.monotonic()
+            os.write(master, b"\x1b")
+            deadline = t0 + 10
+            while len(lines()) == count:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("escape did not arrive within 10 s")
+                drain(0.001)
+            key, stamp = lines()[-1].split()
+            assert key == "escape", key
+            out.append((float(stamp) - t0) * 1000)
+        os.write(master, b"q")
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
+        os.close(master)
+        log.unlink(missing_ok=True)
+    return out
+
+
 # --- main ------------------------------------------------------------------------------------------------------------
 def demo_config(folder: Path, max_tokens: int) -> Path:
     import importlib.util
@@ -535,11 +630,15 @@ def _flat(d: dict[str, list[float]]) -> list[float]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="fewer presses/appends, no real models")
-    ap.add_argument("--presses", type=int, default=100, help="presses per phase (default 100)")
+    ap.add_argument("--presses", type=int, default=160, help="presses per phase (default 160, 20 per key)")
     ap.add_argument("--no-real", action="store_true", help="skip the real-model latency scenario")
     ap.add_argument("--reference", action="store_true", help="also measure append cost with the reference renderer (Textual's Markdown widget)")
+    ap.add_argument("--json", action="store_true", help="print one JSON object on stdout (the tables go to stderr)")
+    ap.add_argument("--profile", action="store_true", help="cProfile every key press of the scripted scenario; top functions per key on stderr")
     args = ap.parse_args()
-    presses = 40 if args.quick else args.presses
+    global PROFILE
+    PROFILE = args.profile
+    presses = 64 if args.quick else args.presses  # 8 keys in the cycle
     appends = 20 if args.quick else 30
     real = not (args.quick or args.no_real)
 
@@ -567,14 +666,40 @@ def main() -> int:
             lines.append(_row(f"  streaming, `{key}` only", scripted["streaming"][key], scripted["idle"][key], ""))
         for key in scripted["idle"]:
             lines.append(_row(f"  idle, `{key}` only", scripted["idle"][key], None, ""))
+        cpu_by_key = {phase: {key: _pct(v, 0.5) for key, v in scripted[f"cpu_{phase}"].items()} for phase in ("streaming", "idle")}
+        lines.append("| UI-thread CPU per key, median ms (streaming / idle) | | " + ", ".join(
+            f"`{key}` {cpu_by_key['streaming'].get(key, float('nan')):.0f} / {cpu_by_key['idle'].get(key, float('nan')):.0f}"
+            for key in scripted["idle"]) + " | | | | | |")
+        summary: dict[str, Any] = {
+            "streaming_p50_ms": round(_pct(_flat(scripted["streaming"]), 0.5), 1),
+            "streaming_p95_ms": round(_pct(_flat(scripted["streaming"]), 0.95), 1),
+            "idle_p50_ms": round(_pct(_flat(scripted["idle"]), 0.5), 1),
+            "idle_p95_ms": round(_pct(_flat(scripted["idle"]), 0.95), 1),
+            "streaming_ui_cpu_p50_ms": round(_pct(scripted["cpu"]["streaming"], 0.5), 1),
+            "keys": {
+                key: {
+                    "streaming_p50_ms": round(_pct(scripted["streaming"][key], 0.5), 1) if scripted["streaming"][key] else None,
+                    "streaming_p95_ms": round(_pct(scripted["streaming"][key], 0.95), 1) if scripted["streaming"][key] else None,
+                    "idle_p95_ms": round(_pct(scripted["idle"][key], 0.95), 1),
+                    "streaming_ui_cpu_median_ms": round(cpu_by_key["streaming"][key], 1) if key in cpu_by_key["streaming"] else None,
+                    "idle_ui_cpu_median_ms": round(cpu_by_key["idle"][key], 1),
+                }
+                for key in scripted["idle"]
+            },
+        }
         with reference_renderer():
-            ref = latency_scenario(config, folder / "ref.db", ScriptedBackend(), n=presses, history=True, label="reference renderer", real=False)
+            # The keys the reference was always measured with (help and prompt focus are not about the panes' renderer).
+            ref = latency_scenario(config, folder / "ref.db", ScriptedBackend(), n=presses // 2, history=True,
+                                   label="reference renderer", real=False, only=REFERENCE_KEYS)
         lines += [
             _row("reference renderer (Textual Markdown widget): idle panes", _flat(ref["idle"]), None, "", ref["cpu"]["idle"]),
             _row("reference renderer: both panes streaming, scripted", _flat(ref["streaming"]), _flat(ref["idle"]), "", ref["cpu"]["streaming"]),
         ]
-        ratio = _pct(_flat(scripted["streaming"]), 0.95) / _pct(_flat(ref["streaming"]), 0.95)
-        lines.append(f"| StreamView vs reference renderer, streaming p95 | | | **{ratio:.2f}x** | | | | |")
+        same_keys = [v for key in REFERENCE_KEYS for v in scripted["streaming"].get(key, [])]
+        ratio = _pct(same_keys, 0.95) / _pct(_flat(ref["streaming"]), 0.95)
+        summary["reference_streaming_p95_ms"] = round(_pct(_flat(ref["streaming"]), 0.95), 1)
+        summary["streaming_p95_vs_reference"] = round(ratio, 3)
+        lines.append(f"| StreamView vs reference renderer, streaming p95 over the same 4 keys | | | **{ratio:.2f}x** | | | | |")
         if real:
             from arena.models.backend import ModelBackend
 
@@ -584,6 +709,7 @@ def main() -> int:
                 _row("idle panes (real models loaded)", _flat(live["idle"]), None, "", live["cpu"]["idle"]),
                 _row("both panes streaming, real demo models (2 cores shared)", _flat(live["streaming"]), _flat(live["idle"]), "p95 < 50", live["cpu"]["streaming"]),
             ]
+            summary["real_streaming_p95_ms"] = round(_pct(_flat(live["streaming"]), 0.95), 1)
 
         print(f"  ({time.perf_counter() - t_start:.0f} s)\n(2) display cost per appended fragment", file=sys.stderr)
         # 1,000 tokens: the first length that overflows the pane, so it also pays for following the end (scrolling).
@@ -599,6 +725,8 @@ def main() -> int:
         for length in lengths:
             mean, med = costs[length]
             lines.append(f"| {length:,} | {mean:.2f} | {med:.2f} | {med / costs[100][1]:.2f}x | {med / costs[1_000][1]:.2f}x | ~1.0x |")
+        summary["append_ms_median"] = round(costs[1_000][1], 2)  # at 1,000 tokens of answer (the pane overflows)
+        summary["append_ms_median_by_length"] = {str(length): round(costs[length][1], 2) for length in lengths}
         if args.reference:
             with reference_renderer():
                 ref = append_cost([100, 1_000, 5_000], appends)
@@ -615,8 +743,27 @@ def main() -> int:
         for name, values in fp.items():
             lines.append(f"| `arena tui` {name} | {len(values)} | {statistics.median(values):.2f} | {max(values):.2f} | < 1.5 |")
 
+    print(f"  ({time.perf_counter() - t_start:.0f} s)\n(4) a lone Escape through a pseudo-terminal", file=sys.stderr)
+    n_esc = 10 if args.quick else 30
+    stock = escape_latency("textual", n_esc, {"ESCDELAY": "100"})  # Textual as shipped: its default ESCDELAY
+    ours = escape_latency("arena", n_esc, {})  # the arena: its driver and its ESCDELAY default (arena/tui/__init__.py)
+    lines += ["", "### A lone Escape, key written to a pty until the app's key handler sees it (ms)", "",
+              "| driver | presses | median | max |", "|---|---|---|---|",
+              f"| Textual's LinuxDriver, ESCDELAY 100 (Textual's default) | {n_esc} | {statistics.median(stock):.0f} | {max(stock):.0f} |",
+              f"| arena's driver, ESCDELAY 25 (arena's default) | {n_esc} | {statistics.median(ours):.0f} | {max(ours):.0f} |"]
+    summary["escape_pty_median_ms"] = {"textual": round(statistics.median(stock), 1), "arena": round(statistics.median(ours), 1)}
+
     lines += ["", f"Total benchmark time: {time.perf_counter() - t_start:.0f} s on {os.cpu_count()} cores."]
-    print("\n".join(lines))
+    summary["total_s"] = round(time.perf_counter() - t_start)
+    if PROFILE:
+        for name, profiler in sorted(PROFILES.items()):
+            print(f"\n=== profile: {name} (cProfile; its overhead inflates the times, compare within a key) ===", file=sys.stderr)
+            pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(25)
+    if args.json:
+        print("\n".join(lines), file=sys.stderr)
+        print(json.dumps(summary))
+    else:
+        print("\n".join(lines))
     return 0
 
 

@@ -122,7 +122,7 @@ def test_no_pair_fits_is_a_refusal_that_can_be_forced(ladder_config: Config) -> 
     tight = ModelBackend(ladder_config, threads=1, available_bytes=1)
     with pytest.raises(MemoryRefused) as info:
         Lineup.for_ladder(ladder_config, "lad", tight).open()
-    assert "No pair of ladder 'lad' fits" in info.value.message and info.value.can_force
+    assert "No pair of ladder 'lad' fits" in info.value.message and info.value.forceable
     forced = Lineup.for_ladder(ladder_config, "lad", tight, force=True)
     forced.open()
     assert len(forced.candidates) == 3 and "--force" in (forced.note or "")

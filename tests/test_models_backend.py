@@ -36,7 +36,7 @@ def test_preflight_refusal_is_typed_and_can_be_forced(demo_config: Config) -> No
     tight = ModelBackend(demo_config, available_bytes=300 * 2**20)
     with pytest.raises(MemoryRefused) as info:
         tight.preflight(specs)
-    assert isinstance(info.value, ModelError) and info.value.can_force
+    assert isinstance(info.value, ModelError) and info.value.forceable
     assert "Not enough memory" in info.value.message and "--force" in (info.value.fix or "")
     note = tight.preflight(specs, force=True)
     assert note is not None and "Not enough memory" in note

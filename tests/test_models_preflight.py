@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from arena.config.types import ModelSpec, PathSource
-from arena.errors import ModelError
+from arena.errors import MemoryRefused, ModelError
 from arena.models.facts import read_facts
 from arena.models.preflight import RUNTIME_OVERHEAD, available_memory, estimate_memory, kv_cache_bytes, preflight
 from tests.support.synthetic_gguf import write_synthetic_gguf
@@ -65,6 +65,7 @@ def test_preflight_refuses_with_numbers_and_suggestions(tmp_path: Path) -> None:
     with pytest.raises(ModelError) as err:
         tight.raise_if_refused()
     text = err.value.render()
+    assert isinstance(err.value, MemoryRefused) and err.value.forceable  # the UI offers `f` from this flag, not the text
     assert "big" in text and "KV cache" in text and f"n_ctx to {tight.suggested_n_ctx}" in text and "--force" in text
     tight.raise_if_refused(force=True)  # --force: no error
     # The suggestion really fits.

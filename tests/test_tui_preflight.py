@@ -36,8 +36,35 @@ matchups:
             bar = str(screen.query_one("#vote-bar").render())
             assert "Not enough memory" in bar and "n_ctx" in bar and "--force" in bar
             assert "[f] load anyway" in bar and "[m] pick another matchup" in bar
+            assert screen._load_error.forceable and screen.check_action("force_load", ()) is True
             assert screen.contenders is None  # nothing was loaded
             await pilot.press("m")
             await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen), 10, "the picker")
+
+    asyncio.run(scenario())
+
+
+def test_a_refusal_that_cannot_be_forced_offers_no_override(tmp_path: Path, smollm_path: Path) -> None:
+    # A model that is not on disk: loading anyway cannot help, so neither the hint nor the `f` key is offered.
+    cfg_path = tmp_path / "models.yaml"
+    cfg_path.write_text(
+        "version: 1\nmodels:\n"
+        "  - {id: absent, source: {repo: example-org/never-downloaded-GGUF, file: never-Q2_K.gguf}}\n"
+        f'  - {{id: smol, source: {{path: "{smollm_path}"}}}}\n'
+        "matchups:\n  - {id: m, big: absent, small: smol}\n",
+        encoding="utf-8",
+    )
+    config = load_config(cfg_path)
+
+    async def scenario() -> None:
+        app = ArenaApp(config, tmp_path / "v.db", matchup_id="m")
+        async with app.run_test(size=(140, 40)) as pilot:
+            screen = app.screen
+            assert isinstance(screen, ArenaScreen)
+            await wait_for(pilot, lambda: screen._load_error is not None, 30, "the load error")
+            bar = str(screen.query_one("#vote-bar").render())
+            assert "arena pull absent" in bar and "[m] pick another matchup" in bar
+            assert "[f] load anyway" not in bar
+            assert not screen._load_error.forceable and screen.check_action("force_load", ()) is False
 
     asyncio.run(scenario())

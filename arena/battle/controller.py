@@ -118,7 +118,7 @@ class RoundController:
     def can_force_load(self) -> bool:
         """A load refused by the memory preflight can be forced (a typed flag on the error, not its wording)."""
         e = self.load_error
-        return e is not None and bool(getattr(e, "can_force", False))
+        return e is not None and e.forceable
 
     # --- state -------------------------------------------------------------------------------------------------------
     @property

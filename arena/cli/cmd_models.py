@@ -92,6 +92,7 @@ def _table(rows: list[list[str]], right: set[int]) -> str:
 
 def run_models(args: argparse.Namespace) -> int:
     from arena.models.facts import format_bytes, format_params
+    from arena.models.presence import presence
     from arena.models.resolve import describe, local_path
 
     config = _config(args)
@@ -106,10 +107,7 @@ def run_models(args: argparse.Namespace) -> int:
             problems.append(f"{spec.id}: {exc.render()}")
             continue
         f = r.facts
-        if isinstance(spec.source, RemoteSource):
-            status = "remote"
-        else:
-            status = "present" if r.present else "absent"
+        status = presence(spec, config).status
         if f:
             rows.append([
                 spec.id, f.architecture or "?", format_params(f.n_params), f.quant_type or "?",

@@ -21,7 +21,7 @@ COMMAND_MODULES = [
     "tui",  # arena tui / arena demo / arena play (the default when no subcommand is given)
     "models",  # arena models / pull / quantize / prepare-demo
     "plan",  # arena plan
-    "check",  # arena check
+    "validate",  # arena check (validates models.yaml and suites; "check" in code means an answer check)
     "stats",  # arena stats
     "data",  # arena export / merge
 ]

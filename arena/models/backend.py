@@ -14,14 +14,8 @@ from typing import Protocol, runtime_checkable
 
 from arena.config.types import Config, ModelSpec, RemoteSource
 from arena.engine.types import Engine
-from arena.errors import ArenaError, ModelError
+from arena.errors import ArenaError, MemoryRefused, ModelError  # MemoryRefused: forceable, re-exported for callers
 from arena.records import ModelFacts
-
-
-class MemoryRefused(ModelError):
-    """The models will not fit in memory together. `can_force`: the person may load them anyway (--force / [f])."""
-
-    can_force = True
 
 
 @runtime_checkable

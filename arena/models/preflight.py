@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from arena.config.types import ModelSpec
-from arena.errors import ModelError
+from arena.errors import MemoryRefused
 from arena.models.facts import GGUFFacts, format_bytes
 
 N_BATCH = 512
@@ -89,7 +89,7 @@ class PreflightResult:
 
     def raise_if_refused(self, *, force: bool = False) -> None:
         if not self.ok and not force:
-            raise ModelError(self.message, self.fix)
+            raise MemoryRefused(self.message, self.fix)
 
 
 def _needed(models: Sequence[tuple[ModelSpec, GGUFFacts | None]], n_ctx_override: int | None) -> tuple[int, dict[str, MemoryEstimate]]:

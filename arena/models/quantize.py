@@ -27,6 +27,7 @@ from gguf import GGML_QUANT_SIZES, GGMLQuantizationType
 
 from arena.errors import ModelError
 from arena.models.facts import GGUFFacts, read_facts
+from arena.models.partial import partial_path, remove_stale_temps
 from arena.models.progress import ProgressCallback, run_with_progress
 
 log = logging.getLogger(__name__)
@@ -148,8 +149,8 @@ def quantize_model(
             f"Not enough disk space to quantize into {dst.parent}: about {expected / 1e9:.2f} GB needed, {free / 1e9:.2f} GB free",
             "free disk space, or write elsewhere (`arena quantize SRC TYPE -o OTHER/PATH.gguf`, or set ARENA_HOME)",
         )
-    _remove_stale_temps(dst)
-    tmp = dst.with_name(f".{dst.name}.{os.getpid()}.partial")
+    remove_stale_temps(dst)
+    tmp = partial_path(dst)
 
     params = llama_cpp.llama_model_quantize_default_params()
     params.nthread = threads or os.cpu_count() or 1
@@ -200,9 +201,3 @@ def _failure(src: Path, dst: Path, name: str, lines: list[str]) -> ModelError:
             "this llama.cpp build does not support the model's architecture; use a ready-made quant from Hugging Face",
         )
     return ModelError(f"llama.cpp failed to quantize {src} to {name}: {detail}", "check that the source loads (`arena models`), or try another type")
-
-
-def _remove_stale_temps(dst: Path) -> None:
-    from arena.models.resolve import _remove_stale_temps as remove
-
-    remove(dst)

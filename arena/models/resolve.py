@@ -32,6 +32,7 @@ from arena.config.types import (
 from arena.errors import ModelError
 from arena.models import hub
 from arena.models.facts import GGUFFacts, fingerprint, read_facts
+from arena.models.partial import partial_path, remove_stale_temps
 from arena.models.progress import ProgressCallback, run_watching_file
 from arena.paths import models_dir
 
@@ -285,8 +286,8 @@ def _assemble(src: PackageSource, target: Path, progress: ProgressCallback | Non
     if not callable(assemble):
         raise ModelError(f"The package '{src.package}' has no assemble() function", "set `assemble: false` in models.yaml", exit_code=2)
     target.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale_temps(target)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.partial")
+    remove_stale_temps(target)
+    tmp = partial_path(target)
     expected = _expected_assembled_size(module)
     try:
         run_watching_file(lambda: assemble(tmp), tmp, expected, progress, f"assembling {target.name}")
@@ -310,24 +311,3 @@ def _expected_assembled_size(module: object) -> int | None:
         return sum(Path(p).stat().st_size for p in chunk_paths())
     except Exception:  # noqa: BLE001 - only a progress estimate
         return None
-
-
-def _remove_stale_temps(target: Path) -> None:
-    """Temp files of runs that were killed (their pid no longer exists)."""
-    for tmp in target.parent.glob(f".{target.name}.*.partial"):
-        try:
-            pid = int(tmp.name.rsplit(".", 2)[-2])
-        except ValueError:
-            continue
-        if pid == os.getpid() or not _pid_alive(pid):
-            tmp.unlink(missing_ok=True)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, TextIO
 
-from arena.store.votes import BOOL_COLUMNS, JSON_COLUMNS, VOTE_COLUMNS
+from arena.store.columns import BOOL_COLUMNS, JSON_COLUMNS, VOTE_COLUMNS
 
 FORMATS = ("jsonl", "csv", "fastchat")
 

@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 from arena.errors import StoreError
 from arena.store import migrations
-from arena.store.votes import MODEL_COLUMNS, VOTE_COLUMNS
+from arena.store.columns import MODEL_COLUMNS, VOTE_COLUMNS
 
 if TYPE_CHECKING:
     from arena.store.votes import VoteStore

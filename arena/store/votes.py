@@ -17,26 +17,11 @@ from arena.paths import default_db_path
 from arena.stats.counts import AggRow
 from arena.store import db as dbmod
 from arena.store import migrations
+from arena.store.columns import BOOL_COLUMNS, JSON_COLUMNS, MODEL_COLUMNS, VOTE_COLUMNS
 from arena.store.filters import ALL_VOTES, Filters, canonical_tstamp
 
 if TYPE_CHECKING:
     from arena.store.merge import MergeResult
-
-SIDE_FIELDS = ("conversation", "sampling", "seeds", "timings", "finish_reasons", "stopped", "checks")
-VOTE_COLUMNS: tuple[str, ...] = (
-    "uuid", "tstamp", "matchup_id", "model_a", "model_b", "big_model", "small_model", "outcome", "winner_model",
-    "display_policy", "identity_leak", "leak_terms", "category", "suite_id", "prompt_id", "voter", "app_version",
-    *(f"{name}_a" for name in SIDE_FIELDS),
-    *(f"{name}_b" for name in SIDE_FIELDS),
-)  # fmt: skip
-JSON_COLUMNS = frozenset(
-    {"leak_terms"} | {f"{n}_{s}" for n in SIDE_FIELDS if n != "stopped" for s in "ab"}
-)
-BOOL_COLUMNS = frozenset({"identity_leak", "stopped_a", "stopped_b"})
-MODEL_COLUMNS: tuple[str, ...] = (
-    "id", "name", "source", "file_name", "fingerprint", "quant_type", "n_params", "bits_per_weight", "file_size",
-    "architecture", "context_length", "requantized", "first_seen", "last_seen",
-)  # fmt: skip
 
 _INSERT_VOTE = f"INSERT INTO battles ({', '.join(VOTE_COLUMNS)}) VALUES ({', '.join('?' * len(VOTE_COLUMNS))})"
 _FACT_COLUMNS = MODEL_COLUMNS[1:-2]

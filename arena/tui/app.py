@@ -70,10 +70,6 @@ class ArenaApp(App[None]):
         self.active_runner: TurnRunner | None = None  # the turn streaming now, if any (set by the arena screen)
         self._signals_installed: list[int] = []
 
-    def get_driver_class(self) -> type[Driver]:
-        # Input events arrive in batches, and a flood of single-character keys (an unbracketed paste) becomes one paste.
-        return coalescing(super().get_driver_class())
-
     def _install_signal_handlers(self) -> None:
         try:
             loop = asyncio.get_running_loop()
@@ -102,6 +98,16 @@ class ArenaApp(App[None]):
 
     def format_title(self, title: str, sub_title: str) -> Content:
         return super().format_title(one_line(title), one_line(sub_title))
+
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's choice, except that a Linux terminal gets arena.tui.driver's prompt Escape key; either way input
+        events arrive in batches, and a flood of single-character keys (an unbracketed paste) becomes one paste."""
+        chosen = super().get_driver_class()
+        if f"{chosen.__module__}.{chosen.__qualname__}" == "textual.drivers.linux_driver.LinuxDriver":
+            from arena.tui.driver import PromptEscapeDriver
+
+            chosen = PromptEscapeDriver
+        return coalescing(chosen)
 
     def on_mount(self) -> None:
         self._install_signal_handlers()

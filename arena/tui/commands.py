@@ -1,4 +1,4 @@
-"""Command palette entries for the main actions (ctrl+p)."""
+"""Command palette entries for the main actions (ctrl+p), from the arena's one action table (arena.tui.actions)."""
 
 from __future__ import annotations
 
@@ -6,17 +6,9 @@ from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-ACTIONS = [
-    ("New round", "new_round", "Start a new blind round (new random sides)"),
-    ("Statistics", "stats", "Win rates, confidence intervals, position bias, per category"),
-    ("Switch display policy", "cycle_policy", "paced → whole → live (applies from the next round)"),
-    ("Pick another matchup", "pick_matchup", "Back to the matchup list"),
-    ("Choose category", "category", "Category of the current free prompt"),
-    ("Stop both answers", "stop", "Stop generation on both sides"),
-    ("Regenerate", "regenerate", "Rerun the last turn on both sides"),
-    ("Link or unlink scrolling", "toggle_link", "Scroll the two panes together or separately"),
-    ("Help", "help", "Keys and what the arena promises"),
-]
+from arena.tui.actions import palette_actions
+
+ACTIONS = [(a.title, a.action, a.palette_help or "") for a in palette_actions()]
 
 
 class ArenaCommands(Provider):

@@ -13,14 +13,13 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, ProgressBar, Static
+from textual.widgets import Header, Input, ProgressBar, Static
 from textual.worker import get_current_worker
 
-from arena.battle.controller import VOTE_ACTIONS, VOTE_LABELS, NewRound, RoundController
+from arena.battle.controller import VOTE_ACTIONS, NewRound, RoundController
 from arena.battle.pacing import Pacer
 from arena.records import BattleRecord, ModelFacts, SideRecord, Vote
 from arena.battle.round import Round
@@ -31,8 +30,10 @@ from arena.config.types import DisplayPolicy
 from arena.errors import ArenaError
 from arena.prompts.types import UNCATEGORIZED, Prompt
 from arena.tui import gc_policy
+from arena.tui.actions import bindings, vote_keys_hint, vote_label
 from arena.tui.reveal import reveal_body, reveal_role, reveal_title
 from arena.tui.widgets.answer_pane import AnswerPane
+from arena.tui.widgets.footer import StableFooter
 from arena.tui.widgets.prompt_input import PromptInput
 from arena.untrusted import one_line, visible
 
@@ -53,25 +54,7 @@ def _one_bar(progress: LoadProgress, todo: list[str]) -> LoadProgress:
 
 
 class ArenaScreen(Screen[None]):
-    BINDINGS = [
-        Binding("1", "vote_a", "A better"),
-        Binding("2", "vote_b", "B better"),
-        Binding("3", "vote_tie", "Tie"),
-        Binding("4", "vote_bad", "Both bad"),
-        Binding("ctrl+s", "stop", "Stop", priority=True),
-        Binding("space", "show_all", "Show all", show=False),
-        Binding("ctrl+r", "regenerate", "Regenerate", priority=True),
-        Binding("n", "new_round", "New round"),
-        Binding("i", "focus_prompt", "Prompt"),
-        Binding("escape", "leave_prompt", "Leave prompt", show=False),
-        Binding("c", "category", "Category"),
-        Binding("p", "cycle_policy", "Policy"),
-        Binding("l", "toggle_link", "Link scroll", show=False),
-        Binding("s", "stats", "Stats"),
-        Binding("m", "pick_matchup", "Matchups"),
-        Binding("f", "force_load", "Load anyway", show=False),
-        Binding("question_mark", "help", "Help"),
-    ]
+    BINDINGS = bindings()  # from the one action table (arena.tui.actions), as are the palette and vote labels
 
     policy: reactive[DisplayPolicy] = reactive(DisplayPolicy.PACED, init=False)
 
@@ -154,7 +137,7 @@ class ArenaScreen(Screen[None]):
             yield AnswerPane("B", id="pane-b")
         yield Static("", id="vote-bar")
         yield PromptInput(placeholder="Type a prompt for both models and press Enter", id="prompt")
-        yield Footer()
+        yield StableFooter()
 
     def _model_ids(self) -> list[str]:
         m = self.arena_app.config.matchups[self.matchup_id]
@@ -401,7 +384,7 @@ class ArenaScreen(Screen[None]):
         self.query_one("#prompt", Input).disabled = False
         hint = Text()
         hint.append("Vote: ", style="bold")
-        hint.append("[1] A better  [2] B better  [3] tie  [4] both bad", style="bold")
+        hint.append(vote_keys_hint(), style="bold")
         hint.append("   ·  [i] ask a follow-up first  ·  [ctrl+r] regenerate", style="dim")
         if self.prompt is not None and self.prompt.notes:
             hint.append("\nNotes for the voter: ", style="italic")
@@ -443,7 +426,7 @@ class ArenaScreen(Screen[None]):
             self.notify(exc.render(), title="Vote not saved", severity="error", timeout=15)
             return
         await self._reveal(record)
-        label = VOTE_LABELS[outcome]
+        label = vote_label(outcome)
         bar = Text()
         bar.append(f"✓ Vote saved ({label}).", style="bold green")
         if record.identity_leak:

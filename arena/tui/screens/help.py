@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from rich.markdown import Markdown as RichMarkdown
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Markdown
+from textual.widgets import Static
 
 HELP = """\
 # Quant Arena — help
@@ -49,14 +50,17 @@ Votes are committed to the SQLite database before "saved" is shown; they survive
 
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close")]
+    # Opaque, as the command palette (arena.tcss): a see-through modal is re-rendered and re-blended whenever an answer
+    # pane under it changes. One Static drawing Rich's Markdown instead of Textual's Markdown widget (a widget per
+    # block and table cell): opening help cost ~100-160 ms of UI-thread CPU, mostly building and styling those widgets.
     DEFAULT_CSS = """
-    HelpScreen { align: center middle; }
-    HelpScreen > VerticalScroll { width: 90%; height: 90%; border: round $accent; background: $surface; }
+    HelpScreen { align: center middle; background: $background; }
+    HelpScreen > VerticalScroll { width: 90%; height: 90%; border: round $accent; background: $surface; padding: 0 1; }
     """
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
-            yield Markdown(HELP)
+            yield Static(RichMarkdown(HELP), id="help-text")
 
     async def action_dismiss(self, result: None = None) -> None:
         self.dismiss(None)

@@ -11,7 +11,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
-from arena.config.types import Config, DerivedSource, Ladder, Matchup, PackageSource, RemoteSource
+from arena.config.types import Config, Ladder, Matchup
+from arena.models.presence import presence as model_presence
 from arena.untrusted import one_line
 
 if TYPE_CHECKING:
@@ -20,23 +21,8 @@ if TYPE_CHECKING:
 
 def presence(config: Config, model_id: str) -> str:
     """'on disk', 'remote', or what `arena pull` would do ('not downloaded', 'not built yet', ...): cheap, no hashing and
-    no network."""
-    spec = config.model(model_id)
-    if isinstance(spec.source, RemoteSource):
-        return "remote"
-    from arena.models.resolve import is_present
-
-    try:
-        present = is_present(spec, config)
-    except Exception:  # a broken entry shows as absent here; `arena check` explains it
-        present = False
-    if present:
-        return "on disk"
-    if isinstance(spec.source, DerivedSource):
-        return "not built yet"  # `arena pull` quantizes it locally
-    if isinstance(spec.source, PackageSource):
-        return "not assembled yet"
-    return "not downloaded"
+    no network (arena.models.presence answers for the picker, `arena check` and `arena models` alike)."""
+    return model_presence(config.model(model_id), config).value
 
 
 def matchup_warnings(config: Config, matchup: Matchup, cache: dict[str, Any] | None = None) -> list[str]:

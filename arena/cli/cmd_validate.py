@@ -1,4 +1,8 @@
-"""`arena check [FILE ...]`: validate models.yaml and prompt-suite files without loading any model."""
+"""`arena check [FILE ...]`: validate models.yaml and prompt-suite files without loading any model.
+
+In code this is "validate" (validate_target): "check" there means an objective answer check (arena.prompts.checks,
+arena.stats.checks, arena.store.checks). The command keeps its name, `arena check`, which people and scripts use.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from arena.config.loader import config_from_node
-from arena.config.presence import missing_note
 from arena.config.types import Config
 from arena.config.yamlsafe import read_document
 from arena.errors import ArenaError
@@ -17,6 +20,7 @@ from arena.paths import default_config_path
 from arena.prompts.suite import ALL, builtin_suite_names, is_builtin_path, load_suite, suite_from_node
 from arena.prompts.types import Suite
 from arena.cli.output import err, out
+from arena.models.presence import missing_note
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -48,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     failed = 0
     for target in targets:
         try:
-            for line in check_target(target):
+            for line in validate_target(target):
                 out(line)
         except ArenaError as exc:
             # Report every file's problem in one run, each as its own paragraph.
@@ -58,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     return failed
 
 
-def check_target(target: str) -> list[str]:
+def validate_target(target: str) -> list[str]:
     """Validate one file (or built-in suite name); return the lines to print. Raises ArenaError on a problem."""
     path = Path(target).expanduser()
     if not path.exists() and (target == ALL or target in builtin_suite_names()):
@@ -96,6 +100,6 @@ def matchup_warnings(config: Config) -> list[str]:
 
 def _suite_summary(label: str, suite: Suite) -> str:
     cats = Counter(p.category for p in suite.prompts)
-    checks = sum(1 for p in suite.prompts if p.check is not None)
+    with_checks = sum(1 for p in suite.prompts if p.check is not None)
     by_cat = ", ".join(f"{c} {n}" for c, n in sorted(cats.items()))
-    return f"ok: {label}: suite '{suite.id}', {len(suite.prompts)} prompts ({by_cat}; {checks} with objective checks)"
+    return f"ok: {label}: suite '{suite.id}', {len(suite.prompts)} prompts ({by_cat}; {with_checks} with objective checks)"
