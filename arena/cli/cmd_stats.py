@@ -5,16 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from arena import paths
-from arena.config.types import Config
 from arena.cli import ladder_stats
+from arena.cli.stats_common import config_quietly as _config_quietly
+from arena.cli.stats_common import filters_dict as _filters_dict
+from arena.cli.stats_common import labels as _labels
 from arena.untrusted import visible
-from arena.records import ModelFacts
-from arena.errors import ArenaError, UsageError
+from arena.errors import UsageError
 from arena.stats.bradley_terry import DEFAULT_ROUNDS, DEFAULT_SEED
 from arena.stats.checks import ChecksSummary
 from arena.stats.render import render_text
@@ -50,44 +49,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--seed", type=int, default=DEFAULT_SEED, metavar="N", help=f"bootstrap seed (default {DEFAULT_SEED})")
     ladder_stats.add_arguments(p)
     p.set_defaults(func=run)
-
-
-def _labels(config_arg: str | None, facts: Mapping[str, ModelFacts]) -> dict[str, str]:
-    """Display names: models.yaml's when it loads, else the names stored with the votes, else the ids.
-
-    Labels are a nicety: a missing or broken config must not stop `arena stats` (the votes carry model ids).
-    """
-    labels = {model_id: fact.name for model_id, fact in facts.items() if fact.name}
-    try:
-        from arena.config.loader import load_config
-
-        config = load_config(Path(config_arg) if config_arg else None)
-    except (ArenaError, OSError):
-        return labels
-    for model_id, spec in config.models.items():
-        labels[model_id] = spec.label
-    return labels
-
-
-def _config_quietly(config_arg: str | None) -> Config | None:
-    """The catalog if it loads, else None: like the labels, the true roles are a nicety, never a reason to fail."""
-    try:
-        from arena.config.loader import load_config
-
-        return load_config(Path(config_arg) if config_arg else None)
-    except (ArenaError, OSError):
-        return None
-
-
-def _filters_dict(args: argparse.Namespace) -> dict[str, Any]:
-    return {
-        "matchup": args.matchup,
-        "category": args.category,
-        "since": args.since,
-        "until": args.until,
-        "voter": args.voter,
-        "include_leaks": bool(args.include_leaks),
-    }
 
 
 def _no_votes_line(db: Path, args: argparse.Namespace) -> str:

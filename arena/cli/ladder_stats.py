@@ -66,7 +66,8 @@ def _models(args: argparse.Namespace) -> tuple[str | None, list[str], Any]:
 
 
 def build(args: argparse.Namespace, db: Path) -> LadderReport:
-    from arena.cli.cmd_stats import _filters_dict, _labels
+    from arena.cli.stats_common import filters_dict as _filters_dict
+    from arena.cli.stats_common import labels as _labels
     from arena.store import Filters, VoteStore
 
     if args.matchup:
@@ -129,7 +130,7 @@ def render(report: LadderReport, include_leaks: bool) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from arena.cli.cmd_stats import _filters_dict
+    from arena.cli.stats_common import filters_dict as _filters_dict
     from arena.store import Filters
 
     if args.rounds < 0:
