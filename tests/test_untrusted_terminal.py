@@ -62,21 +62,18 @@ def test_tui_hostile_error_mid_round_is_blind_before_the_vote_and_visible_text_a
             term.wait_for(b"Type a prompt below", WAIT_S, "the first round")
             term.send(b"Say hi\r")
             term.wait_for(b"failed: the server answered with an error", WAIT_S, "the failed side's public error")
-            term.wait_for(b"[1] A better", WAIT_S, "the vote bar")
+            term.wait_for(b"[n] discard", WAIT_S, "the failed-round bar")
             before_vote = term.output
-            # Before the vote: no word of the server's body, no URL; only the symmetric text.
+            # Before the round is over: no word of the server's body, no URL; only the symmetric text.
             assert b"PWNED" not in before_vote and b"127.0.0.1" not in before_vote and b"HTTP 500" not in before_vote
-            term.send(b"3")  # a tie
-            term.wait_for(b"Vote saved", WAIT_S, "the vote")
+            term.send(b"n")  # a failed round is not a vote: discard it, and its details are shown
+            term.wait_for(b"Round discarded", WAIT_S, "the discard")
             term.wait_for(b"PWNED", WAIT_S, "the error detail in the reveal")
             term.wait_for(b"EVILBIDI", WAIT_S, "the whole error detail in the reveal")
     out = term.output
     assert forbidden_in(out) == [], forbidden_in(out)
     assert VISIBLE_ESC in out
-    # Stored exactly: the failed side's detail keeps the server's bytes.
-    row = sqlite3.connect(db).execute("SELECT model_a, timings_a, timings_b FROM battles").fetchone()
-    timings = json.loads(row[1] if row[0] == "bad" else row[2])
-    assert PAYLOAD in timings[-1]["error"]
+    assert sqlite3.connect(db).execute("SELECT count(*) FROM battles").fetchone()[0] == 0  # nothing stored
 
 
 def run_cli(args: list[str], env: dict[str, str], cfg: Path, db: Path) -> subprocess.CompletedProcess[bytes]:

@@ -169,7 +169,7 @@ class RoundController:
         if action == "new_round":
             return bool(self.contenders is not None and not running)
         if action == "force_load":
-            return self.load_error is not None
+            return self.can_force_load
         if action == "focus_prompt":  # a follow-up on a failed turn would build on a missing answer
             return not self.failed_sides
         return True
