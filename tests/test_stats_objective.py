@@ -58,13 +58,20 @@ def test_percentile_matches_numpy(q: float) -> None:
 
 
 def test_common_texts_keeps_only_texts_every_model_has() -> None:
+    newer_kl = _row("b", "t2", 2, 1, 1, [0.1], 1)
     by_model = {
         "a": [_row("a", "t1", 1, 1, 1), _row("a", "t2", 1, 1, 1)],
-        "b": [_row("b", "t2", 2, 1, 1), _row("b", "t3", 2, 1, 1), _row("b", "t2", 2, 1, 1, [0.1], 1)],
+        "b": [_row("b", "t2", 2, 1, 1), _row("b", "t3", 2, 1, 1), newer_kl],
     }
     shared = common_texts(by_model)
     assert [r.text_sha256 for r in shared["a"]] == ["t2"]
-    assert [r.text_sha256 for r in shared["b"]] == ["t2"] and shared["b"][0].kld is not None  # the KL row wins
+    assert shared["b"] == [newer_kl]  # equal times: the KL row wins
+    older = _row("b", "t2", 9, 1, 1)
+    older.created, newer_kl.created = "2026-01-01T00:00:00", "2026-01-02T00:00:00"
+    assert common_texts({"b": [newer_kl, older]})["b"] == [newer_kl]
+    newer_plain = _row("b", "t2", 3, 1, 1)
+    newer_plain.created = "2026-01-03T00:00:00"
+    assert common_texts({"b": [newer_kl, newer_plain]})["b"] == [newer_plain]  # the newest run wins
 
 
 def _score(bpb: float | None) -> ModelScore:

@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "models",  # arena models / pull / quantize / prepare-demo
     "check",  # arena check
     "stats",  # arena stats
+    "score",  # arena score (bits per byte, KL divergence on your own text)
     "data",  # arena export / merge
 ]
 

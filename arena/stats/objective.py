@@ -88,14 +88,18 @@ def combine(
 
 
 def common_texts(by_model: Mapping[str, Sequence[TextScore]]) -> dict[str, list[TextScore]]:
-    """Each model's rows restricted to the (text, settings) pairs every model has: numbers on different texts do not
-    compare. Within a model, one row per (text, settings) (a KL row wins over a plain one: same NLL, more facts)."""
-    keyed: dict[str, dict[tuple[str, str], TextScore]] = {}
+    """Each model's rows restricted to the texts every model has: numbers on different texts do not compare.
+
+    Settings are not matched across models: the batch size follows the vocabulary and the BOS rule the GGUF, so two
+    tokenizers never share them. Within a model, a text scored several times (another window, alone and in a family)
+    counts once: the newest row, and at equal times the one with KL (same NLL, more facts).
+    """
+    keyed: dict[str, dict[str, TextScore]] = {}
     for model, rows in by_model.items():
-        best: dict[tuple[str, str], TextScore] = {}
+        best: dict[str, TextScore] = {}
         for r in rows:
-            k = (r.text_sha256, r.settings)
-            if k not in best or (best[k].kld is None and r.kld is not None):
+            k = r.text_sha256
+            if k not in best or (r.created, r.kld is not None) > (best[k].created, best[k].kld is not None):
                 best[k] = r
         keyed[model] = best
     if not keyed:
@@ -160,7 +164,7 @@ def objective_lines(
     """The objective numbers of a matchup's two models beside the votes, for `arena stats` and the statistics screen."""
     names = dict(labels or {})
     width = max(len(names.get(s.id, s.label)) for s in (big, small))
-    texts = f"{big.texts} text{'s' * (big.texts != 1)}, {big.bytes:,} bytes" if big.bytes == small.bytes else f"{big.texts} texts"
+    texts = f"{big.texts} text{'s' * (big.texts != 1)}"
     lines = [f"Objective scores (`arena score`, {texts}; lower bits/byte = predicts the text better; not a preference):"]
     for s in (big, small):
         parts = [f"bits/byte {s.bits_per_byte:.4f}" if s.bits_per_byte is not None else "bits/byte -"]

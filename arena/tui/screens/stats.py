@@ -23,7 +23,9 @@ from arena.stats.pair import PairSummary
 from arena.stats.render import render_text
 from arena.stats.report import Report, build_report
 from arena.stats.verdict import format_p
-from arena.store import Filters
+from arena.stats.objective import objective_lines
+from arena.store import Filters, VoteStore
+from arena.store.scores import matchup_scores
 from arena.store.checks import aggregate_checks
 from arena.tui.widgets.bars import ci_bar, share_bar
 
@@ -127,6 +129,23 @@ def checks_block(summary: ChecksSummary) -> Text:
     return t
 
 
+def objective_block(store: VoteStore, report: Report) -> Text | None:
+    """The matchup's objective scores beside the votes (None when `arena score` has not scored both models)."""
+    found = matchup_scores(store, report.big, report.small)
+    if found is None:
+        return None
+    pair = report.pair
+    lines = objective_lines(
+        *found, big_wins=pair.big_wins, small_wins=pair.small_wins, significant=bool(pair.significant), labels=report.labels
+    )
+    t = Text()
+    t.append(lines[0] + "\n", style="bold")
+    for line in lines[1:-1]:
+        t.append(line + "\n")
+    t.append(lines[-1].strip() + "\n", style="italic")
+    return t
+
+
 class StatsScreen(Screen[None]):
     BINDINGS = [
         Binding("escape,s,q", "close", "Back to the arena"),
@@ -148,6 +167,7 @@ class StatsScreen(Screen[None]):
             yield Static(id="stats-summary")
             yield Static(id="stats-categories")
             yield Static(id="stats-checks")
+            yield Static(id="stats-objective")
             yield Static(id="stats-ratings")
             yield Static(id="stats-text")
         yield Footer()
@@ -177,7 +197,7 @@ class StatsScreen(Screen[None]):
         summary = self.query_one("#stats-summary", Static)
         if report is None or report.pair.n == 0:
             summary.update(Text("No votes for this matchup yet. Vote a few rounds, then come back.", style="bold"))
-            for wid in ("#stats-categories", "#stats-checks", "#stats-ratings", "#stats-text"):
+            for wid in ("#stats-categories", "#stats-checks", "#stats-objective", "#stats-ratings", "#stats-text"):
                 self.query_one(wid, Static).update("")
             return
         summary.update(summary_block(report))
@@ -186,6 +206,10 @@ class StatsScreen(Screen[None]):
         checks_widget = self.query_one("#stats-checks", Static)
         checks_widget.update("" if checks.empty else checks_block(checks))
         checks_widget.display = not checks.empty
+        objective = objective_block(self.arena_app.store, report)  # bits per byte / KL from `arena score`, if any
+        objective_widget = self.query_one("#stats-objective", Static)
+        objective_widget.update(objective or "")
+        objective_widget.display = objective is not None
         ratings = self.query_one("#stats-ratings", Static)
         ratings.update(ratings_table(report) if len(report.ratings) > 2 else "")
         self.query_one("#stats-text", Static).update(Text(render_text(report, checks), style="dim"))
