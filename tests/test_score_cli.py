@@ -169,3 +169,30 @@ def test_numpy_reference_of_percentile_used_in_kl() -> None:
 
     v = np.random.default_rng(0).random(1001).astype(np.float32)
     assert percentile(list(v), 99) == pytest.approx(float(np.percentile(v, 99)), rel=1e-6)
+
+
+def test_statistics_screen_shows_the_scores_beside_the_votes(scored_db: tuple[Path, dict], demo_config, tmp_path: Path) -> None:
+    import asyncio
+
+    from textual.widgets import Static
+
+    from arena.tui.app import ArenaApp
+    from arena.tui.screens.stats import StatsScreen
+    from tests.support.fake_engine import fake_factory
+
+    db, _ = scored_db
+    with VoteStore(db) as store:
+        for k in range(3):
+            store.record_vote(_vote("big", 100 + k), {})
+
+    async def scenario() -> None:
+        app = ArenaApp(demo_config, db, seed=1, engine_factory=fake_factory({}))
+        async with app.run_test(size=(140, 50)) as pilot:
+            await app.push_screen(StatsScreen("demo"))
+            await pilot.pause(0.1)
+            widget = app.screen.query_one("#stats-objective", Static)
+            text = str(widget.content)
+            assert widget.display and "Objective scores" in text and "bits/byte" in text
+            assert "Gemma 3 270M" in text and ("They agree" in text or "They disagree" in text)
+
+    asyncio.run(scenario())

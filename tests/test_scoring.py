@@ -224,3 +224,51 @@ def test_bits_per_byte_is_the_nll_sum_over_bytes(smollm_path: Path) -> None:
         expected_bytes = len(text.encode()) - (0 if model.add_bos else len(model.llm.detokenize([tokens[0]])))
     assert n_bytes == expected_bytes
     assert bits_per_byte(float(-lp.sum()), n_bytes) == pytest.approx(-lp.sum() / math.log(2) / expected_bytes, rel=1e-12)
+
+
+FAMILY_YAML = """\
+version: 1
+models:
+  - {{id: gemma-q4km, name: Gemma 3 270M, quant: Q4_K_M, chat_format: gemma, n_ctx: 1024, source: {{path: "{q4km}"}}}}
+  - {{id: gemma-q4_0, name: Gemma 3 270M, quant: Q4_0, chat_format: gemma, n_ctx: 1024, source: {{path: "{q4_0}"}}}}
+  - {{id: gemma-q8_0, name: Gemma 3 270M, quant: Q8_0, chat_format: gemma, n_ctx: 1024, source: {{path: "{q8_0}"}}}}
+  - {{id: smollm, name: SmolLM2 135M, quant: Q4_1, n_ctx: 1024, source: {{path: "{smollm}"}}}}
+matchups:
+  - {{id: fam, big: gemma-q4_0, small: smollm}}
+"""
+
+
+def test_score_run_groups_by_tokenizer_and_measures_kl_against_the_most_precise(
+    gemma_path: Path, smollm_path: Path, gemma_requants: dict[str, Path], tmp_path: Path
+) -> None:
+    from arena.battle.scoring import ScoreRun, ScoreText, contender
+    from arena.config.loader import load_config
+    from arena.store import VoteStore
+
+    cfg = tmp_path / "models.yaml"
+    cfg.write_text(FAMILY_YAML.format(q4km=gemma_path, q4_0=gemma_requants["Q4_0"], q8_0=gemma_requants["Q8_0"], smollm=smollm_path))
+    config = load_config(cfg)
+    contenders = [contender(config.models[i], config) for i in ("gemma-q4_0", "gemma-q4km", "gemma-q8_0", "smollm")]
+    texts = [ScoreText("a", TEXT[:400]), ScoreText("b", TEXT[400:700])]
+    seen: list[tuple[float, float | None]] = []
+    with VoteStore(tmp_path / "v.db") as store:
+        run = ScoreRun(contenders, texts, store, window=64, threads=1, progress=lambda f, eta, _m: seen.append((f, eta)))
+        results = {r.id: r for r in run.run()}
+        assert run.computed == 2 * len(texts) + len(texts)  # two lockstep pairs + SmolLM alone, per text
+        again = ScoreRun(contenders, texts, store, window=64, threads=1)
+        assert {r.id: r for r in again.run()} == results and again.computed == 0  # all from the cache
+    # Q8_0 has the most bits per weight: it is the reference of the Gemma family; SmolLM has no same-tokenizer peer.
+    assert results["gemma-q8_0"].is_reference and results["gemma-q8_0"].kld_mean is None
+    for model in ("gemma-q4_0", "gemma-q4km"):
+        r = results[model]
+        assert r.reference == "gemma-q8_0" and r.kld_mean is not None and r.kld_mean > 0
+        assert r.kld_p99 is not None and r.kld_max is not None and r.kld_mean <= r.kld_p99 <= r.kld_max
+        assert r.same_top_pct is not None and 0 < r.same_top_pct <= 100
+    assert results["gemma-q4_0"].kld_mean > results["gemma-q4km"].kld_mean  # the harsher quant strays further
+    assert results["smollm"].reference is None and results["smollm"].kld_mean is None
+    # Same tokens, same bytes within the family; bits per byte = NLL / ln 2 / bytes (combine's sums).
+    assert len({(results[m].tokens, results[m].bytes) for m in ("gemma-q4_0", "gemma-q4km", "gemma-q8_0")}) == 1
+    assert results["gemma-q4km"].bytes == len(texts[0].text.encode()) + len(texts[1].text.encode())
+    # Progress: fractions never go back and end at 1; an ETA once tokens were decoded.
+    fractions = [f for f, _ in seen]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0 and any(eta is not None for _, eta in seen)
