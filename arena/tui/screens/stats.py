@@ -23,11 +23,10 @@ from arena.stats.pair import PairSummary
 from arena.stats.render import render_text
 from arena.stats.report import Report, build_report
 from arena.stats.verdict import format_p
-from arena.stats.objective import objective_lines
-from arena.store import Filters, VoteStore
-from arena.store.scores import matchup_scores
+from arena.store import Filters
 from arena.store.checks import aggregate_checks
 from arena.tui.widgets.bars import ci_bar, share_bar
+from arena.tui.widgets.objective import objective_block
 
 if TYPE_CHECKING:
     from arena.tui.app import ArenaApp
@@ -126,23 +125,6 @@ def checks_block(summary: ChecksSummary) -> Text:
     paired = head_to_head_text(summary)
     if paired:
         t.append(paired + "\n", style="italic")
-    return t
-
-
-def objective_block(store: VoteStore, report: Report) -> Text | None:
-    """The matchup's objective scores beside the votes (None when `arena score` has not scored both models)."""
-    found = matchup_scores(store, report.big, report.small)
-    if found is None:
-        return None
-    pair = report.pair
-    lines = objective_lines(
-        *found, big_wins=pair.big_wins, small_wins=pair.small_wins, significant=bool(pair.significant), labels=report.labels
-    )
-    t = Text()
-    t.append(lines[0] + "\n", style="bold")
-    for line in lines[1:-1]:
-        t.append(line + "\n")
-    t.append(lines[-1].strip() + "\n", style="italic")
     return t
 
 
