@@ -196,3 +196,24 @@ def test_statistics_screen_shows_the_scores_beside_the_votes(scored_db: tuple[Pa
             assert "Gemma 3 270M" in text and ("They agree" in text or "They disagree" in text)
 
     asyncio.run(scenario())
+
+
+def test_targets_expand_matchups_ladders_and_model_ids(demo_config) -> None:
+    from dataclasses import dataclass
+    from types import SimpleNamespace
+
+    from arena.cli.cmd_score import resolve_targets
+
+    assert resolve_targets(demo_config, ["demo"]) == ["gemma3-270m", "smollm2-135m"]
+    assert resolve_targets(demo_config, ["smollm2-135m", "demo"]) == ["smollm2-135m", "gemma3-270m"]  # no repeats
+
+    @dataclass(frozen=True)
+    class Ladder:  # the shape of config.ladders on the ladder branch: model ids in order
+        id: str
+        models: tuple[str, ...]
+
+    with_ladders = SimpleNamespace(
+        path=demo_config.path, models=demo_config.models, matchups=demo_config.matchups,
+        ladders={"lad": Ladder("lad", ("smollm2-135m", "gemma3-270m"))},
+    )  # fmt: skip
+    assert resolve_targets(with_ladders, ["lad"]) == ["smollm2-135m", "gemma3-270m"]
