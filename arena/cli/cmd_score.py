@@ -169,8 +169,7 @@ def run(args: argparse.Namespace) -> int:
             sys.stderr.write("arena: scoring cancelled; finished (model, text) passes are kept in the cache, nothing partial was stored.\n")
             return 130
     n_bytes = sum(len(t.text.encode("utf-8")) for t in texts)
-    settings = sorted({(g.window, g.n_batch) for g in job._groups})
-    windows = ", ".join(f"window {w} tokens" for w, _ in settings)
+    windows = ", ".join(f"window {w} tokens" for w in sorted({g.window for g in job._groups}))
     stride_line = f"stride {args.stride}" if args.stride else "stride half the window"
     if args.json:
         payload = {"models": [_json_model(r) for r in results], "texts": [t.name for t in texts], "bytes": n_bytes,
