@@ -272,3 +272,16 @@ def test_score_run_groups_by_tokenizer_and_measures_kl_against_the_most_precise(
     # Progress: fractions never go back and end at 1; an ETA once tokens were decoded.
     fractions = [f for f, _ in seen]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0 and any(eta is not None for _, eta in seen)
+
+
+def test_a_cancelled_lockstep_pass_leaves_nothing_running(smollm_path: Path) -> None:
+    """Cancelling mid-pair stops both models; closing them afterwards (and collecting the generators) is safe."""
+    import gc
+
+    decoded: list[int] = []
+    with ScoringModel("a", smollm_path, window=128, n_batch=32, n_threads=1) as a, ScoringModel("b", smollm_path, window=128, n_batch=32, n_threads=1) as b:
+        tokens = a.tokenize(TEXT)[:400]
+        with pytest.raises(ScoreCancelled):
+            score_pair(a, b, tokens, stride=64, cancel=lambda: sum(decoded) >= 64, advance=decoded.append)
+        assert sum(decoded) == 64  # the reference's batch, then the other model's: the next poll stops both
+    gc.collect()

@@ -32,7 +32,7 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -216,7 +216,7 @@ class ScoringModel:
     # -- decoding --------------------------------------------------------------------------------------------------
     def outputs(
         self, tokens: list[int], windows: list[Window], *, cancel: Cancel | None = None, advance: Advance | None = None
-    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    ) -> Generator[tuple[np.ndarray, np.ndarray], None, None]:
         """Per decoded batch that produced outputs: (target tokens, logits rows predicting them), in text order.
 
         The logits array is llama.cpp's own buffer: valid only until this model decodes again.
@@ -237,7 +237,8 @@ class ScoringModel:
         try:
             yield from self._windows(llama_cpp, ctx, memory, tokens, windows, cancel, advance)
         finally:
-            llama_cpp.llama_set_abort_callback(ctx, llama_cpp.ggml_abort_callback(0), None)
+            if self._llm is llm:  # a generator closed after the model must not touch the freed context
+                llama_cpp.llama_set_abort_callback(ctx, llama_cpp.ggml_abort_callback(0), None)
             del abort
 
     def _windows(
@@ -364,8 +365,12 @@ def score_tokens(
     windows = model.windows(len(tokens), stride)
     parts: list[np.ndarray] = []
     scratch = np.empty((_ROWS, model.n_vocab), dtype=np.float32)
-    for targets, logits in model.outputs(tokens, windows, cancel=cancel, advance=advance):
-        parts.append(target_logprobs(logits, targets, scratch))
+    out = model.outputs(tokens, windows, cancel=cancel, advance=advance)
+    try:
+        for targets, logits in out:
+            parts.append(target_logprobs(logits, targets, scratch))
+    finally:
+        out.close()
     return np.concatenate(parts) if parts else np.empty(0, dtype=np.float64)
 
 
@@ -394,11 +399,26 @@ def score_pair(
     cur_lp: list[np.ndarray] = []
     kls: list[np.ndarray] = []
     sames: list[np.ndarray] = []
-    pairs = zip(
-        reference.outputs(tokens, windows, cancel=cancel, advance=advance),
-        model.outputs(tokens, windows, cancel=cancel, advance=advance),
-    )
-    for (targets, a), (targets_b, b) in pairs:
+    ref_out = reference.outputs(tokens, windows, cancel=cancel, advance=advance)
+    cur_out = model.outputs(tokens, windows, cancel=cancel, advance=advance)
+    try:
+        _lockstep(ref_out, cur_out, n_rows, s1, s2, ref_lp, cur_lp, kls, sames)
+    finally:  # a cancel leaves one generator suspended: finish both now, while both models are still loaded
+        ref_out.close()
+        cur_out.close()
+
+    def cat(parts: list[np.ndarray], dtype: Any) -> np.ndarray:
+        return np.concatenate(parts) if parts else np.empty(0, dtype=dtype)
+
+    return cat(ref_lp, np.float64), cat(cur_lp, np.float64), cat(kls, np.float64), cat(sames, bool)
+
+
+def _lockstep(
+    ref_out: Iterator[tuple[np.ndarray, np.ndarray]], cur_out: Iterator[tuple[np.ndarray, np.ndarray]], n_rows: int,
+    s1: np.ndarray, s2: np.ndarray, ref_lp: list[np.ndarray], cur_lp: list[np.ndarray], kls: list[np.ndarray],
+    sames: list[np.ndarray],
+) -> None:  # fmt: skip
+    for (targets, a), (targets_b, b) in zip(ref_out, cur_out):
         assert len(targets) == len(targets_b)
         for r0 in range(0, len(targets), n_rows):
             ra, rb, t = a[r0 : r0 + n_rows], b[r0 : r0 + n_rows], targets[r0 : r0 + n_rows]
@@ -409,11 +429,6 @@ def score_pair(
             cur_lp.append(tb - lse_b)
             kls.append(kl)
             sames.append(same)
-
-    def cat(parts: list[np.ndarray], dtype: Any) -> np.ndarray:
-        return np.concatenate(parts) if parts else np.empty(0, dtype=dtype)
-
-    return cat(ref_lp, np.float64), cat(cur_lp, np.float64), cat(kls, np.float64), cat(sames, bool)
 
 
 def scored_bytes(model: ScoringModel, text: str, tokens: list[int]) -> int:
