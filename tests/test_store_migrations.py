@@ -74,7 +74,7 @@ def test_v1_database_is_upgraded_in_place(tmp_path: Path) -> None:
     assert "checks_a" not in _columns(path)
 
     with VoteStore(path) as store:
-        assert store.schema_version == SCHEMA_VERSION == 3
+        assert store.schema_version == SCHEMA_VERSION == len(migrations.MIGRATIONS)
         assert store.count() == 50
         old = store.get_vote(uuids[0])
         assert old is not None and old["checks_a"] is None and old["app_version"] == "0.0.1"

@@ -66,6 +66,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     p.add_argument("--format", "-f", choices=("jsonl", "csv", "fastchat"), default="jsonl", help="output format (default jsonl)")
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default: standard output)")
+    p.add_argument(
+        "--what", choices=("votes", "scores"), default="votes",
+        help="votes (default), or the objective scores cached by `arena score` (JSONL: one model x text per line)",
+    )  # fmt: skip
     add_filter_args(p, leaks_default=False)  # the same default as `arena stats`
     p.set_defaults(func=run_export)
 
@@ -136,6 +140,8 @@ def run_export(args: argparse.Namespace) -> int:
     from arena.store import VoteStore
     from arena.store.export import WRITERS
 
+    if getattr(args, "what", "votes") == "scores":
+        return run_export_scores(args)
     filters = filters_from_args(args)
     db = _db_path(args)
     store = VoteStore(db, create=False)
@@ -154,6 +160,27 @@ def run_export(args: argparse.Namespace) -> int:
         store.close()
     where = args.output if args.output not in (None, "-") else "standard output"
     err(f"arena: exported {n} vote{'s' * (n != 1)} from {db} to {where} ({args.format}).")
+    return 0
+
+
+def run_export_scores(args: argparse.Namespace) -> int:
+    """`arena export --what scores`: the score cache as JSONL (KL per token summarized as mean and max)."""
+    from arena.store import VoteStore
+    from arena.store.export import write_jsonl
+    from arena.store.scores import iter_score_rows
+
+    if args.format != "jsonl":
+        raise UsageError(f"--what scores is written as JSONL only, not {args.format}", "drop --format or use --format jsonl")
+    narrowed = [name for name in ("matchup", "category", "since", "until", "voter") if getattr(args, name, None)]
+    if narrowed:
+        raise UsageError(f"--{narrowed[0]} filters votes; scores have no such field", "drop it with --what scores")
+    db = _db_path(args)
+    with VoteStore(db, create=False) as store:
+        rows = list(iter_score_rows(store))
+    with _output(args.output, "jsonl") as out:
+        n = write_jsonl(rows, out)
+    where = args.output if args.output not in (None, "-") else "standard output"
+    sys.stderr.write(f"arena: exported {n} score row{'s' * (n != 1)} from {db} to {where} (jsonl).\n")
     return 0
 
 

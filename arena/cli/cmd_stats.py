@@ -123,8 +123,14 @@ def run(args: argparse.Namespace) -> int:
     db = Path(args.db).expanduser() if args.db else paths.default_db_path()
     # Do not let a stats query create an empty database as a side effect.
     results = collect(args, db) if db.is_file() else []
+    from arena.cli.cmd_score import objective_for_reports  # bits per byte / KL from `arena score`, beside the votes
+
+    objective = objective_for_reports(db, [r for r, _ in results])
     if args.json:
-        reports_json = [{**r.to_dict(), "objective_checks": c.to_dict()} for r, c in results]
+        reports_json = [
+            {**r.to_dict(), "objective_checks": c.to_dict(), "objective_scores": objective.get(k, (None, None))[1]}
+            for k, (r, c) in enumerate(results)
+        ]
         payload = {"db": str(db), "filters": _filters_dict(args), "reports": reports_json}
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
         return 0
@@ -134,6 +140,10 @@ def run(args: argparse.Namespace) -> int:
         return 0
     note = "" if args.include_leaks else "Votes flagged as identity leaks are excluded (--include-leaks keeps them).\n"
     note += "".join(f"Ladder {l} has votes: `arena stats --ladder {l}` ranks its models.\n" for l in ladders_voted)
+    texts = [
+        render_text(r, c, fixed_n=args.fixed_n).rstrip("\n") + ("\n\n" + "\n".join(objective[k][0]) if k in objective else "")
+        for k, (r, c) in enumerate(results)
+    ]
     # Model labels and categories in the report come from YAML and the database: through the one sanitizer.
-    sys.stdout.write(visible("\n\n".join(render_text(r, c, fixed_n=args.fixed_n).rstrip("\n") for r, c in results) + "\n\n" + note))
+    sys.stdout.write(visible("\n\n".join(texts) + "\n\n" + note))
     return 0

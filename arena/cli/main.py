@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "plan",  # arena plan
     "validate",  # arena check (validates models.yaml and suites; "check" in code means an answer check)
     "stats",  # arena stats
+    "score",  # arena score (bits per byte, KL divergence on your own text)
     "data",  # arena export / merge
 ]
 

@@ -2,5 +2,6 @@
 
 from arena.records.battle import BattleRecord, SideRecord, Vote
 from arena.records.facts import ModelFacts
+from arena.records.score import ModelScore, ScoreSettings, TextScore
 
-__all__ = ["BattleRecord", "ModelFacts", "SideRecord", "Vote"]
+__all__ = ["BattleRecord", "ModelFacts", "ModelScore", "ScoreSettings", "SideRecord", "TextScore", "Vote"]

@@ -108,10 +108,39 @@ def _v3_checks_index(db: sqlite_utils.Database) -> None:
     )
 
 
+_V4_SCORES = """
+CREATE TABLE scores (
+    fingerprint TEXT NOT NULL,            -- the model file's fingerprint (arena.models.facts.fingerprint)
+    text_sha256 TEXT NOT NULL,
+    settings TEXT NOT NULL,               -- ScoreSettings.key(): window, stride, batch, method version
+    reference_fingerprint TEXT NOT NULL DEFAULT '',   -- '' when no KL reference
+    model_id TEXT NOT NULL,
+    reference_id TEXT,
+    text_name TEXT NOT NULL DEFAULT '',
+    tokens INTEGER NOT NULL,
+    bytes INTEGER NOT NULL,
+    nll_nats REAL NOT NULL,
+    kld BLOB,                             -- float32 per scored token (little-endian), KL(reference || model) in nats
+    same_top INTEGER,
+    created TEXT NOT NULL,
+    PRIMARY KEY (fingerprint, text_sha256, settings, reference_fingerprint)
+);
+CREATE INDEX idx_scores_model ON scores (model_id, created)
+"""
+
+
+def _v4_scores(db: sqlite_utils.Database) -> None:
+    """Objective scores of texts (bits per byte, KL divergence; arena.store.scores), cached by model file, text and
+    settings so re-running `arena score` is instant. A new table: votes are untouched."""
+    for statement in filter(None, (s.strip() for s in _V4_SCORES.split(";"))):
+        db.execute(statement)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v1_initial_schema,
     _v2_checks_and_covering_index,
     _v3_checks_index,
+    _v4_scores,
 ]
 LATEST = len(MIGRATIONS)
 

@@ -30,6 +30,7 @@ from arena.tui.widgets.bars import ci_bar, share_bar
 from arena.tui.widgets.ladder_chart import LadderSection
 from arena.tui.widgets.ladder_chart import build_report as build_ladder_report
 from arena.untrusted import one_line, visible
+from arena.tui.widgets.objective import objective_block
 
 if TYPE_CHECKING:
     from arena.tui.app import ArenaApp
@@ -168,6 +169,7 @@ class StatsScreen(Screen[None]):
             yield Static(id="stats-summary")
             yield Static(id="stats-categories")
             yield Static(id="stats-checks")
+            yield Static(id="stats-objective")
             yield Static(id="stats-ratings")
             yield Static(id="stats-text")
         yield Footer()
@@ -219,7 +221,7 @@ class StatsScreen(Screen[None]):
         if report is None or report.pair.n == 0:
             message = "" if has_ladder else "No votes for this matchup yet. Vote a few rounds, then come back."
             summary.update(Text(message, style="bold"))
-            for wid in ("#stats-categories", "#stats-checks", "#stats-ratings", "#stats-text"):
+            for wid in ("#stats-categories", "#stats-checks", "#stats-objective", "#stats-ratings", "#stats-text"):
                 self.query_one(wid, Static).update("")
             return
         summary.update(summary_block(report))
@@ -228,6 +230,10 @@ class StatsScreen(Screen[None]):
         checks_widget = self.query_one("#stats-checks", Static)
         checks_widget.update("" if checks.empty else checks_block(checks))
         checks_widget.display = not checks.empty
+        objective = objective_block(self.arena_app.store, report)  # bits per byte / KL from `arena score`, if any
+        objective_widget = self.query_one("#stats-objective", Static)
+        objective_widget.update(objective or "")
+        objective_widget.display = objective is not None
         ratings = self.query_one("#stats-ratings", Static)
         ratings.update(ratings_table(report) if len(report.ratings) > 2 else "")
         self.query_one("#stats-text", Static).update(Text(visible(render_text(report, checks)), style="dim"))
