@@ -92,7 +92,7 @@ def _vote(winner: str, n: int) -> BattleRecord:
 def test_stats_shows_scores_beside_the_votes_and_says_whether_they_agree(scored_db: tuple[Path, dict], demo_config_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     db, payload = scored_db
     with VoteStore(db) as store:
-        for k in range(12):
+        for k in range(40):  # enough for the anytime-valid verdict: "significant" follows it
             store.record_vote(_vote("small", k), {})
     assert main(["--config", str(demo_config_path), "--db", str(db), "stats", "--rounds", "0"]) == 0
     text = capsys.readouterr().out
@@ -178,7 +178,7 @@ def test_statistics_screen_shows_the_scores_beside_the_votes(scored_db: tuple[Pa
 
     from arena.tui.app import ArenaApp
     from arena.tui.screens.stats import StatsScreen
-    from tests.support.fake_engine import fake_factory
+    from tests.support.fake_engine import fake_backend
 
     db, _ = scored_db
     with VoteStore(db) as store:
@@ -186,7 +186,7 @@ def test_statistics_screen_shows_the_scores_beside_the_votes(scored_db: tuple[Pa
             store.record_vote(_vote("big", 100 + k), {})
 
     async def scenario() -> None:
-        app = ArenaApp(demo_config, db, seed=1, engine_factory=fake_factory({}))
+        app = ArenaApp(demo_config, db, seed=1, backend=fake_backend({}))
         async with app.run_test(size=(140, 50)) as pilot:
             await app.push_screen(StatsScreen("demo"))
             await pilot.pause(0.1)

@@ -80,7 +80,7 @@ def _fmt_eta(seconds: float | None) -> str:
 def progress_bar(stream: Any = None) -> Any:
     """A progress line with ETA on stderr: redrawn in place on a terminal (at most 10 times a second), a line per
     quarter otherwise (logs)."""
-    from arena.tui.sanitize import visible_text
+    from arena.untrusted import visible as visible_text
 
     out = stream or sys.stderr
     tty = out.isatty()
@@ -115,7 +115,7 @@ def _num(x: float | None, digits: int) -> str:
 
 def render_table(results: list[Any], texts: int, n_bytes: int, settings_line: str) -> str:
     from arena.stats.render import table
-    from arena.tui.sanitize import visible_text
+    from arena.untrusted import visible as visible_text
 
     rows = []
     for r in results:
@@ -141,7 +141,7 @@ def render_table(results: list[Any], texts: int, n_bytes: int, settings_line: st
 
 def run(args: argparse.Namespace) -> int:
     from arena.battle.scoring import DEFAULT_WINDOW, ScoreRun, contender, texts_from_files, texts_from_suite
-    from arena.battle.session import cpu_threads
+    from arena.models.backend import cpu_threads
     from arena.config.loader import load_config
     from arena.store import VoteStore
 
@@ -228,7 +228,7 @@ def objective_for_reports(db: Path, reports: list[Any]) -> dict[int, tuple[list[
     from arena.stats.objective import objective_lines
     from arena.store import VoteStore
     from arena.store.scores import matchup_scores
-    from arena.tui.sanitize import visible_text
+    from arena.untrusted import visible as visible_text
 
     out: dict[int, tuple[list[str], dict[str, Any]]] = {}
     if not db.is_file() or not reports:
