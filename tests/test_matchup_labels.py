@@ -258,3 +258,25 @@ def test_check_does_not_trust_a_derived_k_quant_label_on_narrow_rows(tmp_path: P
         "which llama.cpp quantizes with wider fallback types: bits per weight unknown until it is built"
     ) in run.stdout.splitlines()
     assert "big-harsh vs small-light: Gemma Q2" not in run.stdout  # no verdict either way from a label it cannot trust
+
+
+def test_the_picker_shows_the_warnings_once_the_headers_are_read(demo_config, tmp_path) -> None:
+    """The picker paints at once; the warnings (every GGUF header read) arrive from a worker a moment later."""
+    import asyncio
+
+    from textual.widgets import OptionList
+
+    from arena.tui.app import ArenaApp
+    from arena.tui.screens.picker import PickerScreen
+    from tests.support.fake_engine import fake_backend
+    from tests.support.pilot import wait_for
+
+    async def scenario() -> None:
+        app = ArenaApp(demo_config, tmp_path / "v.db", seed=1, backend=fake_backend({}))
+        async with app.run_test(size=(120, 40)) as pilot:
+            assert isinstance(app.screen, PickerScreen)
+            options = app.screen.query_one("#matchups", OptionList)
+            row = lambda: str(options.get_option("demo").prompt)  # noqa: E731
+            await wait_for(pilot, lambda: "⚠ not big-harsh vs small-light" in row(), what="the picker's warning")
+
+    asyncio.run(scenario())

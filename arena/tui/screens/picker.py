@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
@@ -35,7 +36,10 @@ def matchup_warnings(config: Config, matchup: Matchup, cache: dict[str, Any] | N
         return []
 
 
-def matchup_row(config: Config, matchup: Matchup, cache: dict[str, Any] | None = None) -> Text:
+def matchup_row(
+    config: Config, matchup: Matchup, cache: dict[str, Any] | None = None, warnings: list[str] | None = None
+) -> Text:
+    """One picker entry. `warnings`: precomputed (the picker computes them off the UI thread); None computes them."""
     big, small = config.model(matchup.big), config.model(matchup.small)
     t = Text()
     t.append(one_line(matchup.id), style="bold")  # YAML values: through the one sanitizer
@@ -49,7 +53,7 @@ def matchup_row(config: Config, matchup: Matchup, cache: dict[str, Any] | None =
     t.append(f"  [{presence(config, small.id)}]", style="dim")
     if matchup.description:
         t.append("\n  " + one_line(matchup.description.strip().splitlines()[0]), style="italic dim")
-    for warning in matchup_warnings(config, matchup, cache):
+    for warning in matchup_warnings(config, matchup, cache) if warnings is None else warnings:
         t.append("\n  ⚠ " + one_line(warning), style="yellow")
     return t
 
@@ -91,9 +95,8 @@ class PickerScreen(Screen[None]):
         self.sub_title = "pick a matchup"
         config = self.arena_app.config
         options = self.query_one("#matchups", OptionList)
-        cache: dict[str, Any] = {}  # each model's header is read once
         for m in config.matchups.values():
-            options.add_option(Option(matchup_row(config, m, cache), id=m.id))
+            options.add_option(Option(matchup_row(config, m, warnings=[]), id=m.id))
             options.add_option(None)
         for lad in config.ladders.values():
             options.add_option(Option(ladder_row(config, lad), id=lad.id))
@@ -102,6 +105,24 @@ class PickerScreen(Screen[None]):
         if self.arena_app.config.defaults.matchup in self.arena_app.config.matchups:
             options.highlighted = options.get_option_index(self.arena_app.config.defaults.matchup)
         options.focus()
+        self._add_warnings()
+
+    @work(thread=True, exclusive=True, group="picker-warnings")
+    def _add_warnings(self) -> None:
+        """What the files say against each matchup's slots. Reading every GGUF header takes ~0.3 s: off the UI thread,
+        so the picker paints at once and the warnings appear a moment later."""
+        config = self.arena_app.config
+        cache: dict[str, Any] = {}  # each model's header is read once
+        for m in config.matchups.values():
+            found = matchup_warnings(config, m, cache)
+            if found:
+                self.app.call_from_thread(self._show_row, m.id, matchup_row(config, m, warnings=found))
+
+    def _show_row(self, option_id: str, row: Text) -> None:
+        try:
+            self.query_one("#matchups", OptionList).replace_option_prompt(option_id, row)
+        except Exception:  # the picker was closed meanwhile
+            pass
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         if event.option.id in self.arena_app.config.ladders:
