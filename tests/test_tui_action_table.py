@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from arena.records import Vote
-from arena.tui.actions import ARENA_ACTIONS, When, in_sentence, vote_keys_hint, vote_label
+from arena.battle.controller import VOTE_ACTIONS
+from arena.tui.actions import ARENA_ACTIONS, in_sentence, vote_keys_hint, vote_label
 from arena.tui.commands import ACTIONS as PALETTE
 from arena.tui.screens.arena import ArenaScreen
 
@@ -21,7 +22,7 @@ def test_palette_is_the_table() -> None:
     assert titles["Statistics"] == "stats" and titles["New round"] == "new_round"
     assert {action for _, action, _ in PALETTE} == {a.action for a in ARENA_ACTIONS if a.palette_help is not None}
     assert all(help_text for _, _, help_text in PALETTE)
-    assert {a.action for a in ARENA_ACTIONS if a.when is When.VOTING_OPEN} == {"vote_a", "vote_b", "vote_tie", "vote_bad"}
+    assert {a.action for a in ARENA_ACTIONS if a.vote is not None} == set(VOTE_ACTIONS) == {"vote_a", "vote_b", "vote_tie", "vote_bad"}
 
 
 def test_vote_labels() -> None:

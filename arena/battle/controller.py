@@ -35,7 +35,6 @@ MAX_PROMPT_CHARS = 256 * 1024
 
 POLICY_CYCLE = (DisplayPolicy.PACED, DisplayPolicy.WHOLE, DisplayPolicy.LIVE)
 VOTE_ACTIONS: dict[str, Vote] = {"vote_a": Vote.A, "vote_b": Vote.B, "vote_tie": Vote.TIE, "vote_bad": Vote.BOTH_BAD}
-VOTE_LABELS: dict[Vote, str] = {Vote.A: "A better", Vote.B: "B better", Vote.TIE: "tie", Vote.BOTH_BAD: "both bad"}
 
 
 class Phase(str, Enum):

@@ -1,30 +1,18 @@
-"""The arena's actions in one table: key, action, label, when it is allowed, and whether the palette offers it.
+"""The arena's actions in one table: key, action, label, and whether the palette offers it.
 
-The screen's key bindings, its `check_action` gates, the command palette (`arena.tui.commands`) and the vote labels of
-the vote bar are all derived from ARENA_ACTIONS, so a key, its footer label, its palette entry and the vote bar's
-"[1] A better" can never drift apart.
+The screen's key bindings, the command palette (`arena.tui.commands`) and the vote labels of the vote bar are all
+derived from ARENA_ACTIONS, so a key, its footer label, its palette entry and the vote bar's "[1] A better" can never
+drift apart. When an action is allowed is the round's rule, not the shell's: `arena.battle.controller.RoundController
+.allows`, which the screen's `check_action` asks.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
 
 from textual.binding import Binding
 
 from arena.records import Vote
-
-
-class When(Enum):
-    """When an action is allowed (the screen answers each of these from the round's state)."""
-
-    ALWAYS = "always"
-    VOTING_OPEN = "voting open"  # both answers finished and fully drawn, no vote yet
-    ANSWERING = "answering"  # the models are generating
-    REVEALING = "revealing"  # both answers are complete, the paced display is still revealing them
-    CAN_REGENERATE = "can regenerate"  # a turn exists, no vote yet, nothing running
-    CAN_START = "can start"  # models loaded, nothing running
-    LOAD_FORCEABLE = "load forceable"  # loading was refused by a check the person may override (the RAM preflight)
 
 
 @dataclass(frozen=True)
@@ -32,7 +20,6 @@ class ArenaAction:
     key: str  # Textual key name(s), comma-separated
     action: str  # the screen's action_<name>
     label: str  # footer label; also the palette title unless `palette` says otherwise
-    when: When = When.ALWAYS
     show: bool = True  # shown in the footer
     priority: bool = False  # works even while the prompt input has focus
     palette: str | None = None  # the command palette's title when it differs from the footer label
@@ -60,16 +47,16 @@ def in_sentence(label: str) -> str:
 
 
 ARENA_ACTIONS: tuple[ArenaAction, ...] = (
-    ArenaAction("1", "vote_a", "A better", When.VOTING_OPEN, vote=Vote.A),
-    ArenaAction("2", "vote_b", "B better", When.VOTING_OPEN, vote=Vote.B),
-    ArenaAction("3", "vote_tie", "Tie", When.VOTING_OPEN, vote=Vote.TIE),
-    ArenaAction("4", "vote_bad", "Both bad", When.VOTING_OPEN, vote=Vote.BOTH_BAD),
-    ArenaAction("ctrl+s", "stop", "Stop", When.ANSWERING, priority=True, palette="Stop both answers",
+    ArenaAction("1", "vote_a", "A better", vote=Vote.A),
+    ArenaAction("2", "vote_b", "B better", vote=Vote.B),
+    ArenaAction("3", "vote_tie", "Tie", vote=Vote.TIE),
+    ArenaAction("4", "vote_bad", "Both bad", vote=Vote.BOTH_BAD),
+    ArenaAction("ctrl+s", "stop", "Stop", priority=True, palette="Stop both answers",
                 palette_help="Stop generation on both sides"),
-    ArenaAction("space", "show_all", "Show all", When.REVEALING, show=False),
-    ArenaAction("ctrl+r", "regenerate", "Regenerate", When.CAN_REGENERATE, priority=True,
+    ArenaAction("space", "show_all", "Show all", show=False),
+    ArenaAction("ctrl+r", "regenerate", "Regenerate", priority=True,
                 palette_help="Rerun the last turn on both sides"),
-    ArenaAction("n", "new_round", "New round", When.CAN_START, palette_help="Start a new blind round (new random sides)"),
+    ArenaAction("n", "new_round", "New round", palette_help="Start a new blind round (new random sides)"),
     ArenaAction("i", "focus_prompt", "Prompt"),
     ArenaAction("escape", "leave_prompt", "Leave prompt", show=False),
     ArenaAction("c", "category", "Category", palette="Choose category", palette_help="Category of the current free prompt"),
@@ -80,12 +67,12 @@ ARENA_ACTIONS: tuple[ArenaAction, ...] = (
     ArenaAction("s", "stats", "Stats", palette="Statistics",
                 palette_help="Win rates, confidence intervals, position bias, per category"),
     ArenaAction("m", "pick_matchup", "Matchups", palette="Pick another matchup", palette_help="Back to the matchup list"),
-    ArenaAction("f", "force_load", "Load anyway", When.LOAD_FORCEABLE, show=False),
+    ArenaAction("f", "force_load", "Load anyway", show=False),
     ArenaAction("question_mark", "help", "Help", palette_help="Keys and what the arena promises"),
 )  # fmt: skip
 
 BY_ACTION: dict[str, ArenaAction] = {a.action: a for a in ARENA_ACTIONS}
-VOTE_ACTIONS: dict[str, Vote] = {a.action: a.vote for a in ARENA_ACTIONS if a.vote is not None}
+VOTE_ACTIONS: dict[str, Vote] = {a.action: a.vote for a in ARENA_ACTIONS if a.vote is not None}  # equals the controller's (tested)
 
 
 def bindings() -> list[Binding]:
