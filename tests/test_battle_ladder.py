@@ -13,8 +13,8 @@ from arena.battle.ladder import pair_roles, params_from_label
 from arena.battle.lineup import Lineup
 from arena.config.loader import load_config
 from arena.config.types import Config
-from arena.errors import ModelError
-from arena.models.backend import MemoryRefused, ModelBackend
+from arena.errors import MemoryRefused, ModelError
+from arena.models.backend import ModelBackend
 from arena.models.preflight import preflight
 from arena.models.resolve import describe
 from arena.records import ModelFacts

@@ -11,8 +11,8 @@ from arena.battle.session import load_contenders
 from arena.config.types import Config, ModelSpec, RemoteSource
 from arena.engine.local import LocalEngine
 from arena.engine.remote import RemoteEngine
-from arena.errors import ModelError
-from arena.models.backend import Backend, MemoryRefused, ModelBackend
+from arena.errors import MemoryRefused, ModelError
+from arena.models.backend import Backend, ModelBackend
 from arena.models.facts import read_facts
 from tests.support.fake_engine import FakeBackend
 

@@ -18,8 +18,8 @@ from itertools import combinations
 from arena.battle.ladder import pair_roles, reveal_role
 from arena.config.types import Config, Matchup, ModelSpec
 from arena.engine.types import Engine
-from arena.errors import ModelError, UsageError
-from arena.models.backend import Backend, MemoryRefused
+from arena.errors import MemoryRefused, ModelError, UsageError
+from arena.models.backend import Backend
 from arena.stats.counts import AggRow
 from arena.stats.pair_choice import choose_pair
 from arena.records import ModelFacts

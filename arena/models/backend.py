@@ -14,7 +14,7 @@ from typing import Protocol, runtime_checkable
 
 from arena.config.types import Config, ModelSpec, RemoteSource
 from arena.engine.types import Engine
-from arena.errors import ArenaError, MemoryRefused, ModelError  # MemoryRefused: forceable, re-exported for callers
+from arena.errors import ArenaError, ModelError
 from arena.records import ModelFacts
 
 
@@ -112,8 +112,5 @@ class ModelBackend:
 
         models = [(spec, None if isinstance(spec.source, RemoteSource) else describe(spec, self.config).facts) for spec in specs]
         result = preflight(models, available=self.available_bytes)
-        if result.ok:
-            return None
-        if not force:
-            raise MemoryRefused(result.message, result.fix)
-        return result.message
+        result.raise_if_refused(force=force)
+        return None if result.ok else result.message
