@@ -13,6 +13,7 @@ from arena.cli.stats_common import config_quietly as _config_quietly
 from arena.cli.stats_common import filters_dict as _filters_dict
 from arena.cli.stats_common import labels as _labels
 from arena.untrusted import visible
+from arena.config.types import Config
 from arena.errors import UsageError
 from arena.stats.bradley_terry import DEFAULT_ROUNDS, DEFAULT_SEED
 from arena.stats.checks import ChecksSummary
@@ -57,13 +58,11 @@ def _no_votes_line(db: Path, args: argparse.Namespace) -> str:
     return f"No votes yet{where} in {db}. Play a few rounds with `arena` (or `arena demo`), then run `arena stats` again."
 
 
-def collect_reports(args: argparse.Namespace, db: Path) -> list[Report]:
-    """One Report per matchup that has votes under the filters."""
-    return [report for report, _ in collect(args, db)]
-
-
-def collect(args: argparse.Namespace, db: Path) -> list[tuple[Report, ChecksSummary]]:
-    """Per matchup with votes under the filters: its Report and its objective-check summary (same filters)."""
+def collect(
+    args: argparse.Namespace, db: Path, config: Config | None
+) -> tuple[list[tuple[Report, ChecksSummary]], list[str]]:
+    """Per matchup with votes under the filters: its Report and its objective-check summary (same filters); and the
+    ladders with votes, which get no pair report (their pairs change per round) but a pointer to `--ladder`."""
     # Imported here so `arena --help` stays fast.
     from arena.models.contenders import stats_framing
     from arena.stats.checks import summarize_checks
@@ -74,13 +73,14 @@ def collect(args: argparse.Namespace, db: Path) -> list[tuple[Report, ChecksSumm
     with VoteStore(db, create=False) as store:
         matchup_ids = [args.matchup] if args.matchup else store.matchups()
         stored = store.models()
-        labels = _labels(args.config, stored)
-        config = _config_quietly(args.config)
+        labels = _labels(config, stored)
         out: list[tuple[Report, ChecksSummary]] = []
+        ladders_voted: list[str] = []
         ladder_ids = set(config.ladders) if config is not None else set()
         for matchup_id in matchup_ids:
             if matchup_id in ladder_ids:
-                continue  # pairs change per round: `arena stats --ladder ID` gives one pooled ranking (run() points there)
+                ladders_voted.append(matchup_id)  # `arena stats --ladder ID` gives its one pooled ranking
+                continue
             models = store.matchup_models(matchup_id)
             if models is None:
                 continue
@@ -95,14 +95,7 @@ def collect(args: argparse.Namespace, db: Path) -> list[tuple[Report, ChecksSumm
             )
             checks = summarize_checks(aggregate_checks(store, filters), models=(big, small), labels=labels)
             out.append((report, checks))
-    return out
-
-
-def _ladders_with_votes(db: Path, ladder_ids: set[str]) -> list[str]:
-    from arena.store import VoteStore
-
-    with VoteStore(db, create=False) as store:
-        return [m for m in store.matchups() if m in ladder_ids]
+    return out, ladders_voted
 
 
 def run(args: argparse.Namespace) -> int:
@@ -122,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
     Filters(**_filters_dict(args)).where()  # UsageError for a bad --since/--until even when there is no database yet
     db = Path(args.db).expanduser() if args.db else paths.default_db_path()
     # Do not let a stats query create an empty database as a side effect.
-    results = collect(args, db) if db.is_file() else []
+    results, ladders_voted = collect(args, db, config) if db.is_file() else ([], [])
     from arena.cli.cmd_score import objective_for_reports  # bits per byte / KL from `arena score`, beside the votes
 
     objective = objective_for_reports(db, [r for r, _ in results])
@@ -134,7 +127,6 @@ def run(args: argparse.Namespace) -> int:
         payload = {"db": str(db), "filters": _filters_dict(args), "reports": reports_json}
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
         return 0
-    ladders_voted = _ladders_with_votes(db, ladder_ids) if db.is_file() and not args.matchup else []
     if not results and not ladders_voted:
         sys.stdout.write(visible(_no_votes_line(db, args)) + "\n")
         return 0

@@ -81,7 +81,7 @@ def build(args: argparse.Namespace, db: Path) -> LadderReport:
         with VoteStore(db, create=False) as store:
             rows = store.aggregate(Filters(**_filters_dict(args)))
             facts = safe_facts(store.models(), _visible)
-            labels = _labels(args.config, facts)
+            labels = _labels(config, facts)
     elif config is not None:
         labels = {m: spec.label for m, spec in config.models.items()}
     labels = {m: _visible(labels.get(m, m)) for m in models}

@@ -16,19 +16,13 @@ from arena.errors import ArenaError
 from arena.records import ModelFacts
 
 
-def labels(config_arg: str | None, facts: Mapping[str, ModelFacts]) -> dict[str, str]:
-    """Display names: models.yaml's when it loads, else the names stored with the votes, else the ids.
+def labels(config: Config | None, facts: Mapping[str, ModelFacts]) -> dict[str, str]:
+    """Display names: models.yaml's when it loaded (config_quietly), else the names stored with the votes, else the ids.
 
     Labels are a nicety: a missing or broken config must not stop `arena stats` (the votes carry model ids).
     """
     labels = {model_id: fact.name for model_id, fact in facts.items() if fact.name}
-    try:
-        from arena.config.loader import load_config
-
-        config = load_config(Path(config_arg) if config_arg else None)
-    except (ArenaError, OSError):
-        return labels
-    for model_id, spec in config.models.items():
+    for model_id, spec in (config.models.items() if config is not None else ()):
         labels[model_id] = spec.label
     return labels
 
