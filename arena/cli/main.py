@@ -71,6 +71,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def entry() -> int:
+    """The `arena` command and `python -m arena` (tests call `main` directly, in a process they share)."""
+    # sqlite-utils imports pandas at import time whenever it is installed (statsmodels, a test-only reference, pulls it
+    # into the test venv): ~200 ms of start-up and ~40 MiB per process, for DataFrame support we never use. Marking it
+    # absent in our own process makes sqlite-utils take its no-pandas path; nothing in arena imports pandas.
+    sys.modules.setdefault("pandas", None)  # type: ignore[arg-type]
+    return main()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     install_log_handler()
     parser = build_parser()
