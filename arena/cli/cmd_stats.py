@@ -50,7 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "of votes in advance and look once",
     )  # fmt: skip
     p.add_argument("--json", action="store_true", help="print JSON instead of tables (both analyses)")
-    p.add_argument("--rounds", type=int, default=DEFAULT_ROUNDS, metavar="N", help=f"bootstrap rounds for rating CIs (default {DEFAULT_ROUNDS}; 0: none)")
+    p.add_argument("--rounds", type=int, default=DEFAULT_ROUNDS, metavar="N", help=f"bootstrap rounds for rating CIs and the voter bootstrap (default {DEFAULT_ROUNDS}; 0: none)")
     p.add_argument("--seed", type=int, default=DEFAULT_SEED, metavar="N", help=f"bootstrap seed (default {DEFAULT_SEED})")
     team_stats.add_arguments(p)
     ladder_stats.add_arguments(p)

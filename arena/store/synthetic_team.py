@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import math
 import random
+import uuid as uuid_mod
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 
@@ -82,7 +83,7 @@ def team_records(
                 side_a=_side(left, texts[j], "left answer", rng), side_b=_side(right, texts[j], "right answer", rng),
                 outcome=outcome, display_policy="paced", category=categories[j], suite_id="synthetic-team",
                 prompt_id=f"t{j:03d}", voter=voter, app_version="synthetic",
-                uuid=f"00000000-0000-4000-9000-{i:012d}", tstamp=(EPOCH + timedelta(seconds=i)).isoformat(timespec="milliseconds"),
+                uuid=str(uuid_mod.UUID(int=rng.getrandbits(128), version=4)), tstamp=(EPOCH + timedelta(seconds=i)).isoformat(timespec="milliseconds"),
             )  # fmt: skip
         )
     return records
