@@ -69,10 +69,7 @@ def pair_cells(a: str | None, b: str | None, p: PairAgreement, clean: Callable[[
 
 def agreement_lines(report: TeamReport, clean: Callable[[str], str] = str) -> list[str]:
     ag = report.agreement
-    lines = [
-        "Agreement on the same prompt (an item = one prompt on this pair; each voter's latest vote on it; "
-        "outcomes: big better, small better, tie, both bad):"
-    ]
+    lines = ["Agreement between voters on the same prompt (each voter's latest vote on it):"]
     if report.n_voters < 2:
         return lines + ["  needs votes from 2 or more voters."]
     rows = [pair_cells(a, b, p, clean) for (a, b), p in ag.pairs.items()]
@@ -100,7 +97,10 @@ def agreement_lines(report: TeamReport, clean: Callable[[str], str] = str) -> li
             f"{ag.repeats} earlier vote{'s' * (ag.repeats != 1)} by a voter on a prompt they voted on again "
             f"{'are' if ag.repeats != 1 else 'is'} left out of agreement (the latest counts); all votes count in the tallies."
         )
-    lines.append("κ, α: 1 = full agreement, 0 = no more than chance; with few shared prompts they are very uncertain.")
+    lines.append(
+        "Over 4 outcomes (big better, small better, tie, both bad); κ, α: 1 = full agreement, 0 = no more than chance; "
+        "with few shared prompts they are very uncertain."
+    )
     return lines
 
 

@@ -169,7 +169,9 @@ class StatsScreen(Screen[None]):
                 yield LadderSection(id="stats-ladder")
             yield Static(id="stats-summary")
             yield Static(id="stats-categories")
-            yield Static(id="stats-team")
+            team = Static(id="stats-team")
+            team.display = False  # only for votes from 2+ voters (refresh_report)
+            yield team
             yield Static(id="stats-checks")
             yield Static(id="stats-objective")
             yield Static(id="stats-ratings")
@@ -223,6 +225,7 @@ class StatsScreen(Screen[None]):
         if report is None or report.pair.n == 0:
             message = "" if has_ladder else "No votes for this matchup yet. Vote a few rounds, then come back."
             summary.update(Text(message, style="bold"))
+            self.query_one("#stats-team", Static).display = False
             for wid in ("#stats-categories", "#stats-team", "#stats-checks", "#stats-objective", "#stats-ratings", "#stats-text"):
                 self.query_one(wid, Static).update("")
             return
