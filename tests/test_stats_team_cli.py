@@ -83,3 +83,25 @@ def test_voter_names_are_sanitized_on_the_terminal(db: Path, capsys: pytest.Capt
     assert "eve␤x" in out  # one line: the newline in a name is shown, not obeyed
     for line in out.splitlines():
         assert not line.startswith("x ")  # no table row was split by a name's newline
+
+
+def test_hostile_voter_names_in_a_real_arena_process(tmp_path: Path) -> None:
+    """`python -m arena stats` as a child process: the terminal output carries none of the name's escapes."""
+    import subprocess
+    import sys
+
+    from tests.support.hostile import PAYLOAD, VISIBLE_ESC, arena_env, forbidden_in
+
+    db = tmp_path / "votes.db"
+    with VoteStore(db) as store:
+        seed_team(store, team_records([PAYLOAD, "bob"], 12, prompts=6, seed=2))
+    cfg = tmp_path / "models.yaml"
+    cfg.write_text("version: 1\nmodels: []\n", encoding="utf-8")
+    argv = [sys.executable, "-m", "arena", "--config", str(cfg), "--db", str(db), "stats", "--rounds", "20"]
+    env = arena_env(str(tmp_path / "home"))
+    proc = subprocess.run(argv, env=env, capture_output=True, timeout=300)
+    both = proc.stdout + proc.stderr
+    assert proc.returncode == 0 and b"Team: 2 voters" in proc.stdout, both[-2000:]
+    assert forbidden_in(both) == [] and b"PWNED" in both and VISIBLE_ESC in both, both[-2000:]
+    data = json.loads(subprocess.run([*argv, "--json"], env=env, capture_output=True, timeout=300, check=True).stdout)
+    assert PAYLOAD in [v["voter"] for v in data["reports"][0]["team"]["voters"]]
