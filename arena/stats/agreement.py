@@ -19,6 +19,11 @@ from __future__ import annotations
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
+from typing import TypeVar
+
+Item = TypeVar("Item", bound=Hashable)
+Rater = TypeVar("Rater", bound=Hashable)
+Category = TypeVar("Category", bound=Hashable)
 
 
 @dataclass(frozen=True)
@@ -52,7 +57,7 @@ class KrippendorffAgreement:
     note: str | None
 
 
-def cohen(first: Sequence[Hashable], second: Sequence[Hashable], label: Mapping[Hashable, str] | None = None) -> PairAgreement:
+def cohen(first: Sequence[Category], second: Sequence[Category], label: Mapping[Category, str] | None = None) -> PairAgreement:
     """Cohen's kappa of two raters' categories on the same items, in the same order (first[i] and second[i] judge item i)."""
     if len(first) != len(second):
         raise ValueError(f"two raters need one rating each per item, got {len(first)} and {len(second)}")
@@ -60,8 +65,8 @@ def cohen(first: Sequence[Hashable], second: Sequence[Hashable], label: Mapping[
     if n == 0:
         return PairAgreement(0, 0, None, "no shared items")
     agreed = sum(a == b for a, b in zip(first, second))
-    counts_1: dict[Hashable, int] = {}
-    counts_2: dict[Hashable, int] = {}
+    counts_1: dict[Category, int] = {}
+    counts_2: dict[Category, int] = {}
     for a, b in zip(first, second):
         counts_1[a] = counts_1.get(a, 0) + 1
         counts_2[b] = counts_2.get(b, 0) + 1
@@ -122,10 +127,10 @@ def krippendorff_nominal(units: Sequence[Sequence[Hashable]]) -> KrippendorffAgr
 
 
 def pairwise(
-    ratings: Mapping[Hashable, Mapping[Hashable, Hashable]], raters: Sequence[Hashable], label: Mapping[Hashable, str] | None = None
-) -> dict[tuple[Hashable, Hashable], PairAgreement]:
+    ratings: Mapping[Item, Mapping[Rater, Category]], raters: Sequence[Rater], label: Mapping[Category, str] | None = None
+) -> dict[tuple[Rater, Rater], PairAgreement]:
     """Cohen's kappa for every pair of `raters` (in the given order) on the items both rated; ratings: item -> rater -> category."""
-    out: dict[tuple[Hashable, Hashable], PairAgreement] = {}
+    out: dict[tuple[Rater, Rater], PairAgreement] = {}
     for a, b in combinations(raters, 2):
         shared = [(by[a], by[b]) for by in ratings.values() if a in by and b in by]
         out[(a, b)] = cohen([x for x, _ in shared], [y for _, y in shared], label)
@@ -133,7 +138,7 @@ def pairwise(
 
 
 def fleiss_complete(
-    ratings: Mapping[Hashable, Mapping[Hashable, Hashable]], raters: Sequence[Hashable], categories: Sequence[Hashable]
+    ratings: Mapping[Item, Mapping[Rater, Category]], raters: Sequence[Rater], categories: Sequence[Category]
 ) -> FleissAgreement:
     """Fleiss' kappa over the items that every one of `raters` rated."""
     table = [

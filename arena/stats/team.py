@@ -238,8 +238,8 @@ def _agreement(
     for (voter, item), (_, outcome) in latest.items():
         ratings.setdefault(item, {})[voter] = outcome
     label = {o: o.replace("_", " ") for o in OUTCOMES}
-    pairs = pairwise(ratings, voters, label)  # type: ignore[arg-type]
-    fleiss = fleiss_complete(ratings, voters, OUTCOMES) if len(voters) >= 3 else None  # type: ignore[arg-type]
+    pairs = pairwise(ratings, voters, label)
+    fleiss = fleiss_complete(ratings, voters, OUTCOMES) if len(voters) >= 3 else None
     kripp = krippendorff_nominal([list(by.values()) for by in ratings.values()]) if len(voters) >= 2 else None
     shared = sum(1 for by in ratings.values() if len(by) >= 2)
-    return Agreement(list(voters), len(ratings), shared, repeats, pairs, fleiss, kripp)  # type: ignore[arg-type]
+    return Agreement(list(voters), len(ratings), shared, repeats, pairs, fleiss, kripp)
