@@ -7,6 +7,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from arena.stats.bradley_terry import DEFAULT_ROUNDS, DEFAULT_SEED
 from arena.stats.clustered import ClusteredMean
 from arena.stats.team import TeamReport, build_team_report
 from arena.stats.team_render import agreement_lines, design_effect_sentence, pair_cells, short_name
@@ -18,11 +19,15 @@ from arena.untrusted import one_line
 BAR = 28
 
 
-def team_report(store: VoteStore, filters: Filters, big: str, small: str, labels: dict[str, str], *, seed: int = 0) -> TeamReport | None:
-    """The matchup's team report when its votes (under `filters`) come from 2 or more voters, else None."""
+def team_report(store: VoteStore, filters: Filters, big: str, small: str, labels: dict[str, str]) -> TeamReport | None:
+    """The matchup's team report when its votes (under `filters`) come from 2 or more voters, else None.
+
+    Bootstrap rounds and seed are `arena stats`'s defaults, so the screen and the command show the same intervals.
+    """
     if len(voters(store, filters)) < 2:
         return None
-    return build_team_report(iter_team_votes(store, filters), big, small, labels, seed=seed)
+    votes = iter_team_votes(store, filters)
+    return build_team_report(votes, big, small, labels, rounds=DEFAULT_ROUNDS, seed=DEFAULT_SEED)
 
 
 def _pct(x: float | None) -> str:
