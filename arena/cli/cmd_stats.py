@@ -8,17 +8,19 @@ import sys
 from pathlib import Path
 
 from arena import paths
-from arena.cli import ladder_stats
+from arena.cli import ladder_stats, team_stats
 from arena.cli.stats_common import config_quietly as _config_quietly
 from arena.cli.stats_common import filters_dict as _filters_dict
 from arena.cli.stats_common import labels as _labels
-from arena.untrusted import visible
 from arena.config.types import Config
 from arena.errors import UsageError
 from arena.stats.bradley_terry import DEFAULT_ROUNDS, DEFAULT_SEED
 from arena.stats.checks import ChecksSummary
 from arena.stats.render import render_text
 from arena.stats.report import Report, build_report
+from arena.stats.team import TeamReport
+from arena.stats.team_render import render_team_text
+from arena.untrusted import one_line, visible
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -29,7 +31,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
             "Statistics over the recorded votes: each matchup's win rate over decided votes with an anytime-valid "
             "95% confidence sequence and verdict (safe to check after every vote), decided votes still needed for a "
             "verdict, ties-as-half rate, left/right position bias, per-category verdicts (Bonferroni-corrected) and "
-            "Bradley-Terry ratings with bootstrap CIs. --fixed-n shows the fixed-sample analysis (Wilson 95% CI, exact "
+            "Bradley-Terry ratings with bootstrap CIs. When a matchup's votes come from 2 or more voters (or with "
+            "--by-voter): each voter's verdict, agreement between voters on the same prompts (Cohen's and Fleiss' "
+            "kappa, Krippendorff's alpha) and the pooled result with voters as clusters. --fixed-n shows the fixed-sample analysis (Wilson 95% CI, exact "
             "binomial p) instead. Votes whose answers named a model (identity leaks) are left out unless "
             "--include-leaks is given."
         ),
@@ -46,8 +50,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "of votes in advance and look once",
     )  # fmt: skip
     p.add_argument("--json", action="store_true", help="print JSON instead of tables (both analyses)")
-    p.add_argument("--rounds", type=int, default=DEFAULT_ROUNDS, metavar="N", help=f"bootstrap rounds for rating CIs (default {DEFAULT_ROUNDS}; 0: none)")
+    p.add_argument("--rounds", type=int, default=DEFAULT_ROUNDS, metavar="N", help=f"bootstrap rounds for rating CIs and the voter bootstrap (default {DEFAULT_ROUNDS}; 0: none)")
     p.add_argument("--seed", type=int, default=DEFAULT_SEED, metavar="N", help=f"bootstrap seed (default {DEFAULT_SEED})")
+    team_stats.add_arguments(p)
     ladder_stats.add_arguments(p)
     p.set_defaults(func=run)
 
@@ -60,9 +65,10 @@ def _no_votes_line(db: Path, args: argparse.Namespace) -> str:
 
 def collect(
     args: argparse.Namespace, db: Path, config: Config | None
-) -> tuple[list[tuple[Report, ChecksSummary]], list[str]]:
-    """Per matchup with votes under the filters: its Report and its objective-check summary (same filters); and the
-    ladders with votes, which get no pair report (their pairs change per round) but a pointer to `--ladder`."""
+) -> tuple[list[tuple[Report, ChecksSummary, TeamReport | None]], list[str]]:
+    """Per matchup with votes under the filters: its Report, its objective-check summary (same filters) and its team
+    report (None for votes from one voter, unless --by-voter); and the ladders with votes, which get no pair report
+    (their pairs change per round) but a pointer to `--ladder`."""
     # Imported here so `arena --help` stays fast.
     from arena.models.contenders import stats_framing
     from arena.stats.checks import summarize_checks
@@ -74,7 +80,7 @@ def collect(
         matchup_ids = [args.matchup] if args.matchup else store.matchups()
         stored = store.models()
         labels = _labels(config, stored)
-        out: list[tuple[Report, ChecksSummary]] = []
+        out: list[tuple[Report, ChecksSummary, TeamReport | None]] = []
         ladders_voted: list[str] = []
         ladder_ids = set(config.ladders) if config is not None else set()
         for matchup_id in matchup_ids:
@@ -94,7 +100,7 @@ def collect(
                 **stats_framing(config, big, small, stored),  # what the files say, not the slots
             )
             checks = summarize_checks(aggregate_checks(store, filters), models=(big, small), labels=labels)
-            out.append((report, checks))
+            out.append((report, checks, team_stats.team_report(store, filters, big, small, labels, args)))
     return out, ladders_voted
 
 
@@ -118,12 +124,15 @@ def run(args: argparse.Namespace) -> int:
     results, ladders_voted = collect(args, db, config) if db.is_file() else ([], [])
     from arena.cli.cmd_score import objective_for_reports  # bits per byte / KL from `arena score`, beside the votes
 
-    objective = objective_for_reports(db, [r for r, _ in results])
+    objective = objective_for_reports(db, [r for r, _, _ in results])
     if args.json:
         reports_json = [
-            {**r.to_dict(), "objective_checks": c.to_dict(), "objective_scores": objective.get(k, (None, None))[1]}
-            for k, (r, c) in enumerate(results)
-        ]
+            {
+                **r.to_dict(), "objective_checks": c.to_dict(), "objective_scores": objective.get(k, (None, None))[1],
+                "team": None if t is None else t.to_dict(),  # voter names exact, as stored
+            }
+            for k, (r, c, t) in enumerate(results)
+        ]  # fmt: skip
         payload = {"db": str(db), "filters": _filters_dict(args), "reports": reports_json}
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
         return 0
@@ -133,8 +142,10 @@ def run(args: argparse.Namespace) -> int:
     note = "" if args.include_leaks else "Votes flagged as identity leaks are excluded (--include-leaks keeps them).\n"
     note += "".join(f"Ladder {l} has votes: `arena stats --ladder {l}` ranks its models.\n" for l in ladders_voted)
     texts = [
-        render_text(r, c, fixed_n=args.fixed_n).rstrip("\n") + ("\n\n" + "\n".join(objective[k][0]) if k in objective else "")
-        for k, (r, c) in enumerate(results)
+        render_text(r, c, fixed_n=args.fixed_n).rstrip("\n")
+        + ("\n\n" + render_team_text(t, clean=one_line).rstrip("\n") if t is not None else "")  # voter names: one line each
+        + ("\n\n" + "\n".join(objective[k][0]) if k in objective else "")
+        for k, (r, c, t) in enumerate(results)
     ]
     # Model labels and categories in the report come from YAML and the database: through the one sanitizer.
     sys.stdout.write(visible("\n\n".join(texts) + "\n\n" + note))

@@ -31,6 +31,7 @@ from arena.tui.widgets.ladder_chart import LadderSection
 from arena.tui.widgets.ladder_chart import build_report as build_ladder_report
 from arena.untrusted import one_line, visible
 from arena.tui.widgets.objective import objective_block
+from arena.tui.widgets.team import team_block, team_report
 
 if TYPE_CHECKING:
     from arena.tui.app import ArenaApp
@@ -168,6 +169,9 @@ class StatsScreen(Screen[None]):
                 yield LadderSection(id="stats-ladder")
             yield Static(id="stats-summary")
             yield Static(id="stats-categories")
+            team = Static(id="stats-team")
+            team.display = False  # only for votes from 2+ voters (refresh_report)
+            yield team
             yield Static(id="stats-checks")
             yield Static(id="stats-objective")
             yield Static(id="stats-ratings")
@@ -221,11 +225,18 @@ class StatsScreen(Screen[None]):
         if report is None or report.pair.n == 0:
             message = "" if has_ladder else "No votes for this matchup yet. Vote a few rounds, then come back."
             summary.update(Text(message, style="bold"))
-            for wid in ("#stats-categories", "#stats-checks", "#stats-objective", "#stats-ratings", "#stats-text"):
+            self.query_one("#stats-team", Static).display = False
+            for wid in ("#stats-categories", "#stats-team", "#stats-checks", "#stats-objective", "#stats-ratings", "#stats-text"):
                 self.query_one(wid, Static).update("")
             return
         summary.update(summary_block(report))
         self.query_one("#stats-categories", Static).update(pair_table(report))
+        # Votes from 2+ voters (a team sharing one DB): per-voter rows, agreement, the pooled result with voters as clusters.
+        filters = Filters(matchup=self.matchup_id, include_leaks=self.include_leaks)
+        team = team_report(self.arena_app.store, filters, report.big, report.small, report.labels)
+        team_widget = self.query_one("#stats-team", Static)
+        team_widget.update("" if team is None else team_block(team))
+        team_widget.display = team is not None
         checks = self.build_checks(report)
         checks_widget = self.query_one("#stats-checks", Static)
         checks_widget.update("" if checks.empty else checks_block(checks))
