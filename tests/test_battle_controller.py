@@ -284,7 +284,11 @@ def test_a_team_voter_sees_no_statistics_while_a_round_waits_for_their_vote(demo
     assert ctl.complete_if_shown(ctl.visible()[0])  # type: ignore[index]
     seen += _stats_states(ctl)  # voting
     with VoteStore(tmp_path / "v.db") as store:
-        ctl.vote(Vote.A, store, voter="ada")
+        with pytest.raises(RuntimeError, match="needs its voter"):
+            ctl.vote(Vote.A, store)  # a team vote always names its voter (the session asks first)
+        assert store.count() == 0
+        record = ctl.vote(Vote.A, store, voter="ada")
+        assert store.get_vote(record.uuid)["voter"] == "ada"  # type: ignore[index]
     seen += _stats_states(ctl)  # voted
     assert seen == [
         ("loading", True, None),
@@ -325,7 +329,7 @@ def test_statistics_locked_by_the_host_stay_locked_in_every_phase(demo_config: C
     play_turn(ctl)
     phases += _stats_states(ctl)
     with VoteStore(tmp_path / "v.db") as store:
-        ctl.vote(Vote.B, store)
+        ctl.vote(Vote.B, store, voter="bo")
     phases += _stats_states(ctl)
     assert phases == [(p, False, STATS_LOCKED) for p in ("loading", "prompt", "voting", "voted")]
     assert "locked" in STATS_LOCKED and "host" in STATS_LOCKED

@@ -17,6 +17,7 @@ from textual.command import CommandList, CommandPalette
 from textual.widgets import Input, Static
 
 from arena.battle.controller import STATS_AFTER_VOTE, STATS_LOCKED
+from arena.models.backend import ModelBackend
 from arena.tui.app import ArenaApp
 from arena.tui.screens.arena import ArenaScreen
 from arena.tui.screens.picker import PickerScreen
@@ -50,7 +51,7 @@ def test_a_team_session_asks_who_votes_stores_it_and_keeps_results_closed_until_
     db = tmp_path / "votes.db"
 
     async def scenario() -> None:
-        app = ArenaApp(demo_config, db, matchup_id="demo", seed=3, team_gateway=GATEWAY)
+        app = ArenaApp(demo_config, db, matchup_id="demo", seed=3, team_gateway=GATEWAY, backend=ModelBackend(demo_config))
         notes = spy_notifications(app)
         async with app.run_test(size=(150, 45)) as pilot:
             assert isinstance(app.screen, VoterScreen)

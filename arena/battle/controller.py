@@ -346,6 +346,8 @@ class RoundController:
         """Save the vote (committed before this returns) and close the round. ArenaError if it was not saved."""
         if not self.voting_open:
             raise RuntimeError("voting is not open")
+        if self.team and not voter:  # team statistics are per voter: an anonymous team vote could not be attributed
+            raise RuntimeError("a team arena vote needs its voter")
         assert self.round is not None and self.contenders is not None
         record = save_vote(store, self.round, outcome, self.contenders.facts, prompt=self.prompt, voter=voter)
         self.last_record = record
