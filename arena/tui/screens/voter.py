@@ -30,7 +30,7 @@ class VoterScreen(Screen[str]):
                 Text.assemble(
                     ("Team arena: who is voting?\n", "bold"),
                     "Your name is stored with each of your votes, so the team's statistics can tell voters apart. "
-                    "Other voters do not see it. Type it and press Enter.",
+                    "Type it and press Enter.",
                 ),
                 id="voter-intro",
             )
