@@ -32,7 +32,7 @@ import pytest
 
 CHROMIUM_ARGS = [
     # As the machine notes say works here: no sandbox (root), no GPU, and no background connections (this machine's
-    # closed network refuses them, many at a time).
+    # closed network refuses them, many at a time). `--headless` is added by Playwright itself (headless=True).
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
     "--disable-component-update", "--disable-sync",
 ]
