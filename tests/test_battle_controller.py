@@ -255,3 +255,83 @@ def test_a_prompt_too_long_for_both_real_models_is_discarded_not_voted(demo_conf
         assert ctl.request_new_round() is NewRound.START
     finally:
         contenders.unload()
+
+
+def _stats_states(ctl: RoundController) -> list[tuple[str, bool, str | None]]:
+    return [(ctl.phase.value, ctl.allows("stats"), ctl.refusal("stats"))]
+
+
+def test_a_team_voter_sees_no_statistics_while_a_round_waits_for_their_vote(demo_config: Config, tmp_path: Path) -> None:
+    """Team arena: results (statistics, anyone's votes) stay closed from the first turn of a round until its vote or
+    its discard; before a prompt and after the vote they open. `allows` says no exactly when `refusal` says why."""
+    from arena.battle.controller import STATS_AFTER_VOTE
+
+    engines = {m: ScriptedEngine(m, "answer " * 3, end="block" if m == "smollm2-135m" else "stop")
+               for m in ("gemma3-270m", "smollm2-135m")}
+    ctl = RoundController(demo_config, "demo", rng=random.Random(1), team=True)
+    seen = _stats_states(ctl)  # loading: no round
+    ctl.loaded(Contenders(matchup=demo_config.matchups["demo"], engines=dict(engines)))  # type: ignore[arg-type]
+    ctl.new_round(None, "uncategorized", None)
+    seen += _stats_states(ctl)  # waiting for a prompt: nothing to sway yet
+    done = threading.Event()
+    ctl.run_turn(ctl.open_turn("Hi"), done.set)
+    seen += _stats_states(ctl)  # answering
+    assert ctl.stop() and done.wait(20)
+    ctl.runner.join(5)  # type: ignore[union-attr]
+    ctl.runner_finished()
+    seen += _stats_states(ctl)  # revealing
+    ctl.show_all()
+    assert ctl.complete_if_shown(ctl.visible()[0])  # type: ignore[index]
+    seen += _stats_states(ctl)  # voting
+    with VoteStore(tmp_path / "v.db") as store:
+        with pytest.raises(RuntimeError, match="needs its voter"):
+            ctl.vote(Vote.A, store)  # a team vote always names its voter (the session asks first)
+        assert store.count() == 0
+        record = ctl.vote(Vote.A, store, voter="ada")
+        assert store.get_vote(record.uuid)["voter"] == "ada"  # type: ignore[index]
+    seen += _stats_states(ctl)  # voted
+    assert seen == [
+        ("loading", True, None),
+        ("prompt", True, None),
+        ("answering", False, STATS_AFTER_VOTE),
+        ("revealing", False, STATS_AFTER_VOTE),
+        ("voting", False, STATS_AFTER_VOTE),
+        ("voted", True, None),
+    ]
+    # A failed round waits for a retry and then a vote; discarding it ends the wait.
+    engines["smollm2-135m"].end = "fail"
+    ctl.new_round(None, "uncategorized", None)
+    play_turn(ctl)
+    assert _stats_states(ctl) == [("failed", False, STATS_AFTER_VOTE)]
+    assert ctl.request_new_round() is NewRound.DISCARD
+    assert _stats_states(ctl) == [("discarded", True, None)]
+
+
+def test_a_single_voter_may_look_at_statistics_mid_round(demo_config: Config) -> None:
+    """Outside a team arena nothing changes: the statistics key works in every phase (the person peeks at their own
+    votes; the anytime-valid verdict is built for that)."""
+    engines = {m: ScriptedEngine(m, "answer") for m in ("gemma3-270m", "smollm2-135m")}
+    ctl = controller(demo_config, engines)
+    play_turn(ctl)
+    assert ctl.phase is Phase.VOTING and ctl.allows("stats") and ctl.refusal("stats") is None
+
+
+@pytest.mark.parametrize("team", [False, True])
+def test_statistics_locked_by_the_host_stay_locked_in_every_phase(demo_config: Config, tmp_path: Path, team: bool) -> None:
+    from arena.battle.controller import STATS_LOCKED
+
+    engines = {m: ScriptedEngine(m, "answer") for m in ("gemma3-270m", "smollm2-135m")}
+    ctl = RoundController(demo_config, "demo", rng=random.Random(1), team=team, stats_locked=True)
+    phases = _stats_states(ctl)
+    ctl.loaded(Contenders(matchup=demo_config.matchups["demo"], engines=dict(engines)))  # type: ignore[arg-type]
+    ctl.new_round(None, "uncategorized", None)
+    phases += _stats_states(ctl)
+    play_turn(ctl)
+    phases += _stats_states(ctl)
+    with VoteStore(tmp_path / "v.db") as store:
+        ctl.vote(Vote.B, store, voter="bo")
+    phases += _stats_states(ctl)
+    assert phases == [(p, False, STATS_LOCKED) for p in ("loading", "prompt", "voting", "voted")]
+    assert "locked" in STATS_LOCKED and "host" in STATS_LOCKED
+    # Only the statistics are locked: the round itself plays as usual.
+    assert ctl.allows("new_round") and ctl.refusal("new_round") is None

@@ -33,6 +33,12 @@ from arena.store import VoteStore
 # the prompt does not fit); it bounds what one keypress-flood or paste can make the app hold and send.
 MAX_PROMPT_CHARS = 256 * 1024
 
+# Why the statistics key answers with a message instead of the statistics (see RoundController.refusal).
+STATS_LOCKED = ("The team host locked the statistics for this session (--lock-stats): they are not shown to voters. "
+                "The host reads them with `arena stats` on the machine that keeps the votes.")
+STATS_AFTER_VOTE = ("Statistics open after your vote: in a team arena nobody sees results while a round waits for "
+                    "their vote. Vote (1-4), or skip the round (n twice), then press s.")
+
 POLICY_CYCLE = (DisplayPolicy.PACED, DisplayPolicy.WHOLE, DisplayPolicy.LIVE)
 VOTE_ACTIONS: dict[str, Vote] = {"vote_a": Vote.A, "vote_b": Vote.B, "vote_tie": Vote.TIE, "vote_bad": Vote.BOTH_BAD}
 
@@ -78,6 +84,8 @@ class RoundController:
         policy: DisplayPolicy = DisplayPolicy.PACED,
         clock: Callable[[], float] = time.monotonic,
         max_prompt_chars: int = MAX_PROMPT_CHARS,
+        team: bool = False,
+        stats_locked: bool = False,
     ) -> None:
         self.config = config
         self.matchup_id = matchup_id
@@ -85,6 +93,10 @@ class RoundController:
         self.policy = DisplayPolicy(policy)
         self.schedule: Schedule = config.schedule_for(matchup_id)
         self.max_prompt_chars = max_prompt_chars
+        # A team arena: several voters on one vote store. Results (statistics, anyone's votes) must not sway a vote, so
+        # they stay closed while this voter's round waits for a vote; the host may also lock them for the session.
+        self.team = team
+        self.stats_locked = stats_locked
         self._clock = clock
         self.contenders: Contenders | None = None
         self.load_error: ArenaError | None = None
@@ -153,10 +165,28 @@ class RoundController:
         r = self.round
         return bool(r is not None and r.can_vote and self.turn_shown and not self.running)
 
+    @property
+    def awaiting_vote(self) -> bool:
+        """This round has answers (or a turn under way) and neither a vote nor a discard yet."""
+        r = self.round
+        return bool(r is not None and r.turns and r.voted is None and not r.discarded)
+
+    def refusal(self, action: str) -> str | None:
+        """Why `action` is refused now, for the refusals a person must hear about rather than find a dead key; None
+        when it is allowed or its refusal needs no words. `allows` says no exactly when this says why."""
+        if action == "stats":
+            if self.stats_locked:
+                return STATS_LOCKED
+            if self.team and self.awaiting_vote:
+                return STATS_AFTER_VOTE
+        return None
+
     def allows(self, action: str) -> bool:
         """Whether a key's action may run now (the screen's `check_action`)."""
         r = self.round
         running = self.running
+        if action == "stats":
+            return self.refusal(action) is None
         if action in VOTE_ACTIONS:
             return self.voting_open
         if action == "stop":
@@ -316,6 +346,8 @@ class RoundController:
         """Save the vote (committed before this returns) and close the round. ArenaError if it was not saved."""
         if not self.voting_open:
             raise RuntimeError("voting is not open")
+        if self.team and not voter:  # team statistics are per voter: an anonymous team vote could not be attributed
+            raise RuntimeError("a team arena vote needs its voter")
         assert self.round is not None and self.contenders is not None
         record = save_vote(store, self.round, outcome, self.contenders.facts, prompt=self.prompt, voter=voter)
         self.last_record = record

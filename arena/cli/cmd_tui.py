@@ -18,6 +18,8 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--force", action="store_true", help="load even if the RAM preflight says the models do not fit")
     p.add_argument("--seed", type=int, help="seed for side assignment and sampling seeds (reproducible sessions)")
     p.add_argument("--voter", metavar="NAME", help="your name, recorded with each vote (teams pooling votes)")
+    p.add_argument("--lock-stats", action="store_true",
+                   help="team host: the session shows no statistics (the statistics screen says the host locked it)")
     p.add_argument("--suite", metavar="NAME|PATH", help="prompt suite: rounds draw its next unvoted prompt (see `arena suites`)")
     p.add_argument("--category", metavar="C", help="with --suite: only this category; without: category of free prompts")
 
@@ -42,10 +44,23 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(func=run_serve)
 
 
+def checked_voter(value: str | None) -> str | None:
+    """`--voter` under the same rule as the team arena's name screen (arena.battle.voter); None stays None."""
+    if value is None:
+        return None
+    from arena.battle.voter import check_voter_name
+
+    check = check_voter_name(value)
+    if check.name is None:
+        raise UsageError(f"--voter: {check.reason}", "give a name of 1 to 40 characters without control characters")
+    return check.name
+
+
 def build_app(args: argparse.Namespace):  # -> ArenaApp; the import is deferred so `arena check` never loads Textual
     from arena.config.loader import load_config
     from arena.tui.app import ArenaApp
 
+    voter = checked_voter(args.voter)
     config = load_config(args.config)
     if args.matchup and args.ladder:
         raise UsageError("--matchup and --ladder both name what to play", "give one of them")
@@ -81,7 +96,8 @@ def build_app(args: argparse.Namespace):  # -> ArenaApp; the import is deferred 
         category=args.category,
         force=args.force,
         seed=args.seed,
-        voter=args.voter,
+        voter=voter,
+        lock_stats=args.lock_stats,
     )
 
 
@@ -103,11 +119,8 @@ def run_play(args: argparse.Namespace) -> int:
     return run_tui(args)
 
 
-def run_serve(args: argparse.Namespace) -> int:
-    try:
-        from textual_serve.server import Server
-    except ImportError:
-        raise UsageError("`arena serve` needs textual-serve", "pip install 'quant-arena[serve]' (or textual-serve)") from None
+def session_argv(args: argparse.Namespace) -> list[str]:
+    """The command each browser session of `arena serve` runs: `arena tui` with the serve command's own options."""
     argv = [sys.executable, "-m", "arena"]
     if args.config:
         argv += ["--config", args.config]
@@ -118,7 +131,17 @@ def run_serve(args: argparse.Namespace) -> int:
         value = getattr(args, opt)
         if value is not None:
             argv += [f"--{opt}", str(value)]
-    if args.force:
-        argv.append("--force")
-    Server(shlex.join(argv), host=args.host, port=args.port, title="Quant Arena").serve()
+    for flag in ("force", "lock_stats"):
+        if getattr(args, flag):
+            argv.append("--" + flag.replace("_", "-"))
+    return argv
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    try:
+        from textual_serve.server import Server
+    except ImportError:
+        raise UsageError("`arena serve` needs textual-serve", "pip install 'quant-arena[serve]' (or textual-serve)") from None
+    args.voter = checked_voter(args.voter)  # refuse here, not in every browser session's spawned app
+    Server(shlex.join(session_argv(args)), host=args.host, port=args.port, title="Quant Arena").serve()
     return 0

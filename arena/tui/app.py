@@ -50,6 +50,8 @@ class ArenaApp(App[None]):
         force: bool = False,
         seed: int | None = None,
         voter: str | None = None,
+        team_gateway: str | None = None,
+        lock_stats: bool = False,
     ) -> None:
         super().__init__()
         self.config = config
@@ -64,7 +66,11 @@ class ArenaApp(App[None]):
         self.backend: Backend = backend or ModelBackend(config)  # tests replace it whole (see models/backend.py)
         self.force = force
         self.rng = random.Random(seed)
-        self.voter = voter
+        self.voter = voter  # checked by the caller (arena.battle.voter); asked for on the first screen in a team arena
+        # A team arena (`arena serve --team`): this session's engines go through the team's gateway, several voters
+        # share the vote store, and the round controller keeps results closed while a round waits for this voter.
+        self.team_gateway = team_gateway
+        self.lock_stats = lock_stats  # the host locked statistics for this session (`--lock-stats`)
         self.contenders: Contenders | None = None
         self.lineup: Lineup | None = None  # owns the loaded engines of the open matchup or ladder
         self.active_runner: TurnRunner | None = None  # the turn streaming now, if any (set by the arena screen)
@@ -109,16 +115,38 @@ class ArenaApp(App[None]):
             chosen = PromptEscapeDriver
         return coalescing(chosen)
 
+    @property
+    def team(self) -> bool:
+        return self.team_gateway is not None
+
     def on_mount(self) -> None:
         self._install_signal_handlers()
+        if self.team and self.voter is None:
+            from arena.tui.screens.voter import VoterScreen
+
+            # Who votes comes first: every vote of this session must carry the name.
+            self.push_screen(VoterScreen(), self._voter_named)
+        else:
+            self._open_first_screen()
+        # Once the first screen is drawn, freeze what start-up allocated, so collections while answers stream skip it.
+        self.call_after_refresh(gc_policy.settle)
+
+    def _voter_named(self, name: str | None) -> None:
+        self.voter = name
+        # After the name screen has left the stack (the result callback runs before its pop completes).
+        self.call_later(self._open_first_screen)
+
+    def _open_first_screen(self) -> None:
         if self.initial_ladder:
             self.open_ladder(self.initial_ladder, force=self.force)
         elif self.initial_matchup:
             self.open_matchup(self.initial_matchup, force=self.force)
         else:
             self.pick_matchup()
-        # Once the first screen is drawn, freeze what start-up allocated, so collections while answers stream skip it.
-        self.call_after_refresh(gc_policy.settle)
+
+    def voter_note(self) -> str:
+        """This session's own voter, for a subtitle ("" without one). Never any other voter's name."""
+        return f" · voter {self.voter}" if self.voter else ""
 
     def pick_matchup(self) -> None:
         from arena.tui.screens.picker import PickerScreen

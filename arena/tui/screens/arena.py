@@ -152,7 +152,8 @@ class ArenaScreen(Screen[None]):
 
     def on_mount(self) -> None:
         app = self.arena_app
-        self.controller = RoundController(app.config, self.matchup_id, rng=app.rng, policy=app.policy)
+        self.controller = RoundController(app.config, self.matchup_id, rng=app.rng, policy=app.policy,
+                                          team=app.team, stats_locked=app.lock_stats)
         if self.ladder:
             self.lineup = Lineup.for_ladder(app.config, self.matchup_id, app.backend, force=self.force, rng=app.rng)
         else:
@@ -179,7 +180,7 @@ class ArenaScreen(Screen[None]):
     def _update_subtitle(self) -> None:
         note = " (NOT speed-blind)" if self.policy is DisplayPolicy.LIVE else ""
         kind = "ladder" if self.ladder else "matchup"
-        self.sub_title = f"{kind} {self.matchup_id} · display {self.policy.value}{note}"
+        self.sub_title = f"{kind} {self.matchup_id} · display {self.policy.value}{note}{self.arena_app.voter_note()}"
 
     def watch_policy(self) -> None:
         self._update_subtitle()
@@ -412,7 +413,8 @@ class ArenaScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if self.controller is None:
             return action not in VOTE_ACTIONS and action not in ("stop", "show_all", "regenerate", "new_round", "force_load")
-        return self.ctl.allows(action)
+        # A refusal the controller explains keeps its key live, so the key says why instead of doing nothing.
+        return self.ctl.allows(action) or self.ctl.refusal(action) is not None
 
     async def _vote(self, outcome: Vote) -> None:
         assert self.round is not None and self.contenders is not None
@@ -529,6 +531,10 @@ class ArenaScreen(Screen[None]):
     def action_stats(self) -> None:
         from arena.tui.screens.stats import StatsScreen
 
+        why = self.ctl.refusal("stats") if self.controller is not None else None
+        if why is not None:
+            self.notify(why, title="Statistics", severity="warning", timeout=8)
+            return
         self.app.push_screen(StatsScreen(self.matchup_id))
 
     def action_help(self) -> None:

@@ -28,7 +28,7 @@ you vote.
 | c | category of a free prompt (code, math, json, …) |
 | p | display policy for the next round: paced → whole → live |
 | l | link / unlink scrolling of the two panes |
-| s | statistics |
+| s | statistics (in a team arena: after your vote; the host may lock them) |
 | m | pick another matchup |
 | ctrl+p | command palette |
 | ? | this help |

@@ -92,7 +92,7 @@ class PickerScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.title = "Quant Arena"
-        self.sub_title = "pick a matchup"
+        self.sub_title = "pick a matchup" + self.arena_app.voter_note()
         config = self.arena_app.config
         options = self.query_one("#matchups", OptionList)
         for m in config.matchups.values():
@@ -133,6 +133,11 @@ class PickerScreen(Screen[None]):
     def action_stats(self) -> None:
         from arena.tui.screens.stats import StatsScreen
 
+        if self.arena_app.lock_stats:  # no round here, so only the host's lock applies (the controller's rule)
+            from arena.battle.controller import STATS_LOCKED
+
+            self.notify(STATS_LOCKED, title="Statistics", severity="warning", timeout=8)
+            return
         option_list = self.query_one("#matchups", OptionList)
         if option_list.highlighted is not None:
             option = option_list.get_option_at_index(option_list.highlighted)

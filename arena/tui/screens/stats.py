@@ -160,10 +160,22 @@ class StatsScreen(Screen[None]):
     def arena_app(self) -> ArenaApp:
         return self.app  # type: ignore[return-value]
 
+    @property
+    def locked(self) -> bool:
+        """The host locked statistics for this session: the keys that open this screen refuse with a message; should
+        any other way reach it, it shows that message and reads nothing from the store."""
+        return self.arena_app.lock_stats
+
     def compose(self) -> ComposeResult:
         if self.ladder_id is None and self.matchup_id in self.arena_app.config.ladders:
             self.ladder_id = self.matchup_id  # a ladder's votes are recorded under its id: show its pooled ranking
         yield Header()
+        if self.locked:
+            from arena.battle.controller import STATS_LOCKED
+
+            yield Static(Text(STATS_LOCKED, style="bold"), id="stats-locked")
+            yield Footer()
+            return
         with VerticalScroll(id="stats-body"):
             if self.ladder_id is not None or self.ladder_models:
                 yield LadderSection(id="stats-ladder")
@@ -180,7 +192,8 @@ class StatsScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.title = "Quant Arena — statistics"
-        self.refresh_report()
+        if not self.locked:
+            self.refresh_report()
 
     def build(self) -> Report | None:
         app = self.arena_app
@@ -250,6 +263,8 @@ class StatsScreen(Screen[None]):
         self.query_one("#stats-text", Static).update(Text(visible(render_text(report, checks)), style="dim"))
 
     def action_toggle_leaks(self) -> None:
+        if self.locked:
+            return
         self.include_leaks = not self.include_leaks
         self.refresh_report()
 
