@@ -167,6 +167,23 @@ def test_matchups_models_and_prompt_ids(filled: tuple[Path, list]) -> None:
         assert [v["uuid"] for v in store.iter_votes()] == [r.uuid for r in sorted(recs, key=lambda r: r.tstamp)]
 
 
+def test_voted_prompt_ids_per_voter(tmp_path: Path) -> None:
+    """A named voter resumes their own walk through a suite; others' votes do not use prompts up for them."""
+    recs = _votes(40)
+    for i, rec in enumerate(recs):
+        rec.matchup_id, rec.suite_id, rec.prompt_id = "m", "builtin", f"p{i % 20}"
+        rec.voter = "ada" if i < 15 else ("bo" if i < 25 else None)
+    with VoteStore(tmp_path / "v.db") as store:
+        for rec in recs:
+            store.record_vote(rec, FACTS)
+        by = {v: {r.prompt_id for r in recs if r.voter == v} for v in ("ada", "bo")}
+        assert store.voted_prompt_ids("m", "builtin", voter="ada") == by["ada"]
+        assert store.voted_prompt_ids("m", "builtin", voter="bo") == by["bo"]
+        assert by["ada"] != by["bo"]
+        assert store.voted_prompt_ids("m", "builtin", voter="nobody") == set()
+        assert store.voted_prompt_ids("m", "builtin") == {r.prompt_id for r in recs}
+
+
 def test_model_facts_upsert_widen_seen_and_fill_missing(tmp_path: Path) -> None:
     rng = random.Random(3)
     with VoteStore(tmp_path / "v.db") as store:

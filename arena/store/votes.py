@@ -264,13 +264,17 @@ class VoteStore:
         )
         return (rows[0][0], rows[0][1]) if rows else None
 
-    def voted_prompt_ids(self, matchup_id: str, suite_id: str) -> set[str]:
-        """Prompts of a suite already voted on in this matchup, so a suite run can resume where it stopped."""
-        rows = self._query(
-            "SELECT DISTINCT prompt_id FROM battles WHERE matchup_id = ? AND suite_id = ? AND prompt_id IS NOT NULL",
-            (matchup_id, suite_id),
-        )
-        return {r[0] for r in rows}
+    def voted_prompt_ids(self, matchup_id: str, suite_id: str, voter: str | None = None) -> set[str]:
+        """Prompts of a suite already voted on in this matchup, so a suite run can resume where it stopped.
+
+        With `voter`: only that voter's votes. In a team every voter walks the whole suite, so prompts repeat across
+        voters (what inter-voter agreement needs), and one voter's progress never shows in another's session."""
+        sql = "SELECT DISTINCT prompt_id FROM battles WHERE matchup_id = ? AND suite_id = ? AND prompt_id IS NOT NULL"
+        params: tuple[str, ...] = (matchup_id, suite_id)
+        if voter is not None:
+            sql += " AND voter = ?"
+            params += (voter,)
+        return {r[0] for r in self._query(sql, params)}
 
     def models(self) -> dict[str, ModelFacts]:
         """Facts of every model that has a vote, by id."""

@@ -188,7 +188,7 @@ class ArenaApp(App[None]):
             return None
         from arena.prompts.draw import next_prompt, suite_seed
 
-        voted = self.store.voted_prompt_ids(matchup_id, self.suite.id)
+        voted = self.store.voted_prompt_ids(matchup_id, self.suite.id, voter=self.voter)
         return next_prompt(self.suite, suite_seed(matchup_id, self.suite.id), voted, category=self.suite_category)
 
     def on_unmount(self) -> None:
