@@ -25,6 +25,8 @@ def _common(p: argparse.ArgumentParser) -> None:
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("tui", help="open the arena (the default when no command is given)")
     _common(p)
+    # Set by `arena serve --team` for each browser session: play the models the team server runs (no local loading).
+    p.add_argument("--team-gateway", metavar="URL", help=argparse.SUPPRESS)
     p.set_defaults(func=run_tui)
 
     p = sub.add_parser("demo", help="open the offline demo matchup (two small models shipped in PyPI packages)")
@@ -35,9 +37,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     _common(p)
     p.set_defaults(func=run_play)
 
-    p = sub.add_parser("serve", help="serve the arena in a web browser (textual-serve)")
+    p = sub.add_parser("serve", help="serve the arena in a web browser (textual-serve); --team: one loaded pair for many voters")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--team", action="store_true",
+                   help="a team arena: load each model once (one model server each) and let every browser session "
+                        "vote on it, queued fairly (see the README's \"Team arena\")")
+    p.add_argument("--lock-stats", action="store_true", help="voters cannot open the statistics screen")
     _common(p)
     p.set_defaults(func=run_serve)
 
@@ -82,6 +88,7 @@ def build_app(args: argparse.Namespace):  # -> ArenaApp; the import is deferred 
         force=args.force,
         seed=args.seed,
         voter=args.voter,
+        team_gateway=getattr(args, "team_gateway", None),
     )
 
 
@@ -108,17 +115,29 @@ def run_serve(args: argparse.Namespace) -> int:
         from textual_serve.server import Server
     except ImportError:
         raise UsageError("`arena serve` needs textual-serve", "pip install 'quant-arena[serve]' (or textual-serve)") from None
+    if args.team:
+        from arena.cli.team_serve import run_team
+
+        return run_team(args, Server, session_argv)
+    Server(shlex.join(session_argv(args)), host=args.host, port=args.port, title="Quant Arena").serve()
+    return 0
+
+
+def session_argv(args: argparse.Namespace, **overrides: str | None) -> list[str]:
+    """The command textual-serve runs for each browser connection: `arena tui` with the serve command's options."""
     argv = [sys.executable, "-m", "arena"]
     if args.config:
         argv += ["--config", args.config]
     if args.db:
         argv += ["--db", args.db]
     argv.append("tui")
-    for opt in ("matchup", "ladder", "policy", "seed", "voter", "suite", "category"):
-        value = getattr(args, opt)
+    values = {opt: getattr(args, opt) for opt in ("matchup", "ladder", "policy", "seed", "voter", "suite", "category")}
+    values |= overrides
+    for opt, value in values.items():
         if value is not None:
-            argv += [f"--{opt}", str(value)]
+            argv += [f"--{opt.replace('_', '-')}", str(value)]
     if args.force:
         argv.append("--force")
-    Server(shlex.join(argv), host=args.host, port=args.port, title="Quant Arena").serve()
-    return 0
+    if getattr(args, "lock_stats", False):
+        argv.append("--lock-stats")
+    return argv
