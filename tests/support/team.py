@@ -7,18 +7,26 @@ which the gateway lets requests through is observed by counting arrivals, never 
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import struct
+import subprocess
+import termios
 import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 from arena.engine.remote import RemoteEngine
 from arena.engine.types import ChatParams, Event, Failed, Finished
 from arena.team.backend import model_base_url
 from arena.team.gateway import SESSION_HEADER, VOTER_HEADER
+from tests.support.pty_app import REPO, PtyApp
+from tests.support.pty_app import stop as pty_stop
 from tests.support.server import sse_chunk, start_stream
 
 HANG_GUARD_S = 120.0  # only bounds a test that is failing anyway
@@ -132,3 +140,19 @@ def send(gateway_url: str, model_id: str, session: str, voter: str, label: str, 
     side.thread = threading.Thread(target=run, name=f"side-{label}", daemon=True)
     side.thread.start()
     return side
+
+
+def start_command(argv: list[str], tmp_path: Path, *, cols: int = 120, rows: int = 40) -> PtyApp:
+    """Run a real command (e.g. `arena tui --team-gateway URL`) on a pseudo-terminal; read its screen with PtyApp."""
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+    env = dict(os.environ, PYTHONPATH=str(REPO), TERM="xterm-256color", COLUMNS=str(cols), LINES=str(rows))
+    proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, cwd=REPO, env=env, start_new_session=True)
+    os.close(slave)
+    app = PtyApp(proc=proc, master=master, report=tmp_path / "unused-report.json")
+    threading.Thread(target=app._read, daemon=True).start()
+    return app
+
+
+def stop_command(app: PtyApp) -> None:
+    pty_stop(app)
