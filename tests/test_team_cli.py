@@ -148,3 +148,32 @@ def _descendants(pid: int) -> list[int]:
             found.append(child)
             found += _descendants(child)
     return found
+
+
+def test_a_ladder_leaves_out_models_not_on_disk_and_sessions_follow_what_is_served(
+        tmp_path: Path, smollm_path: Path, gemma_path: Path) -> None:
+    from arena.team.backend import ServedBackend
+    from arena.team.gateway import Gateway, Route
+
+    cfg = tmp_path / "models.yaml"
+    cfg.write_text(
+        "version: 1\nmodels:\n"
+        "  - {id: absent, source: {repo: example-org/never-downloaded-GGUF, file: never-Q2_K.gguf}}\n"
+        f'  - {{id: smol, source: {{path: "{smollm_path}"}}}}\n'
+        f'  - {{id: gemma, chat_format: gemma, source: {{path: "{gemma_path}"}}}}\n'
+        "matchups: []\nladders:\n  - {id: lad, models: [absent, smol, gemma]}\n", encoding="utf-8")
+    config = load_config(cfg)
+    plan = plan_team(config, ladder="lad")
+    assert plan.ladder and plan.skipped == ["absent"] and plan.model_ids == ["smol", "gemma"]
+    # A session asks the gateway what it serves: a model the team did not start is not offered, even if its file is
+    # on this machine.
+    with Gateway(lambda _id: Route("http://127.0.0.1:9/v1", "x"), ["smol"]) as gw:
+        backend = ServedBackend(config, gw.url, voter=lambda: "ann")
+        assert backend.is_present(config.model("smol")) and not backend.is_present(config.model("gemma"))
+        assert backend.preflight([config.model("smol"), config.model("gemma")]) is None
+        assert backend.facts_for(config.model("smol")).bits_per_weight  # from the file, for the reveal
+        headers = backend.headers()
+        assert headers["X-Arena-Voter"] == "ann" and len(headers["X-Arena-Session"]) == 16
+        # A name is a user's text: one line of ASCII on the wire (the gateway decodes it; it is never shown).
+        odd = ServedBackend(config, gw.url, voter=lambda: "Zoë\r\nX-Evil: 1").headers()["X-Arena-Voter"]
+        assert odd == "Zo%C3%AB%0D%0AX-Evil%3A%201"
