@@ -177,3 +177,14 @@ def test_a_ladder_leaves_out_models_not_on_disk_and_sessions_follow_what_is_serv
         # A name is a user's text: one line of ASCII on the wire (the gateway decodes it; it is never shown).
         odd = ServedBackend(config, gw.url, voter=lambda: "Zoë\r\nX-Evil: 1").headers()["X-Arena-Voter"]
         assert odd == "Zo%C3%AB%0D%0AX-Evil%3A%201"
+
+
+def test_browsers_on_other_machines_get_a_reachable_address() -> None:
+    from arena.cli.cmd_tui import public_url
+
+    parse = build_parser().parse_args
+    assert public_url(parse(["serve", "--team", "--port", "8123"])) == "http://127.0.0.1:8123"
+    everywhere = public_url(parse(["serve", "--team", "--host", "0.0.0.0", "--port", "8123"]))
+    assert "0.0.0.0" not in everywhere and everywhere.endswith(":8123")  # the page's websocket URL must be reachable
+    given = parse(["serve", "--team", "--host", "0.0.0.0", "--public-url", "https://arena.example.org/"])
+    assert public_url(given) == "https://arena.example.org"

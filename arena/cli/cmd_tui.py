@@ -44,6 +44,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="a team arena: load each model once (one model server each) and let every browser session "
                         "vote on it, queued fairly (see the README's \"Team arena\")")
     p.add_argument("--lock-stats", action="store_true", help="voters cannot open the statistics screen")
+    p.add_argument("--public-url", metavar="URL",
+                   help="the address browsers use (default: http://HOST:PORT; with --host 0.0.0.0, this machine's name)")
     _common(p)
     p.set_defaults(func=run_serve)
 
@@ -118,9 +120,25 @@ def run_serve(args: argparse.Namespace) -> int:
     if args.team:
         from arena.cli.team_serve import run_team
 
-        return run_team(args, Server, session_argv)
-    Server(shlex.join(session_argv(args)), host=args.host, port=args.port, title="Quant Arena").serve()
+        return run_team(args, Server, session_argv, public_url(args))
+    Server(shlex.join(session_argv(args)), host=args.host, port=args.port, title="Quant Arena",
+           public_url=public_url(args)).serve()
     return 0
+
+
+def public_url(args: argparse.Namespace) -> str:
+    """Where browsers reach the web server. The page tells the browser where its websocket is: with --host 0.0.0.0
+    that would be ws://0.0.0.0:PORT, which another machine's browser cannot reach, so name this machine instead."""
+    if args.public_url:
+        return str(args.public_url).rstrip("/")
+    host = args.host
+    if host in ("0.0.0.0", "::", ""):
+        import socket
+
+        host = socket.getfqdn() or socket.gethostname()
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"  # an IPv6 address in a URL
+    return f"http://{host}:{args.port}"
 
 
 def session_argv(args: argparse.Namespace, **overrides: str | None) -> list[str]:

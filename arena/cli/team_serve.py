@@ -24,8 +24,10 @@ def _exit_on_sigterm(signum: int, _frame: Any) -> None:
     raise SystemExit(128 + signum)  # unwinds through the `with` below, which stops the servers
 
 
-def run_team(args: argparse.Namespace, server_class: Any, session_argv: Callable[..., list[str]]) -> int:
-    """`server_class`: textual-serve's Server; `session_argv(args, **overrides)`: the `arena tui` command line."""
+def run_team(args: argparse.Namespace, server_class: Any, session_argv: Callable[..., list[str]],
+             public_url: str) -> int:
+    """`server_class`: textual-serve's Server; `session_argv(args, **overrides)`: the `arena tui` command line;
+    `public_url`: where browsers reach the web server."""
     from arena.config.loader import load_config
     from arena.team.runtime import TeamRuntime, check_port_free, check_server_deps, plan_team
 
@@ -50,8 +52,9 @@ def run_team(args: argparse.Namespace, server_class: Any, session_argv: Callable
             err(f"[team] model servers up in {time.monotonic() - started:.0f} s; gateway {url} (status: {url}/team/status)")
             ladder = plan.record_id if plan.ladder else None
             argv = session_argv(args, team_gateway=url, matchup=None if ladder else plan.record_id, ladder=ladder)
-            err(f"[team] voters open http://{args.host}:{args.port} in a browser; Ctrl+C stops everything")
-            server_class(shlex.join(argv), host=args.host, port=args.port, title="Quant Arena (team)").serve()
+            err(f"[team] voters open {public_url} in a browser; Ctrl+C stops everything")
+            server_class(shlex.join(argv), host=args.host, port=args.port, title="Quant Arena (team)",
+                         public_url=public_url).serve()
         err("[team] stopped: web server, gateway and model servers")
     finally:
         signal.signal(signal.SIGTERM, previous)

@@ -125,7 +125,7 @@ class Gateway:
         self._requests = 0
         self._queued = 0
         self._sessions: set[str] = set()
-        self._httpd = ThreadingHTTPServer((host, port), self._handler_class())
+        self._httpd = _Server((host, port), self._handler_class())
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="arena-team-gateway", daemon=True)
 
@@ -222,6 +222,14 @@ class Gateway:
             gw = gateway
 
         return Handler
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that went away mid-answer is normal (a stop, a closed tab): no traceback on the team's terminal.
+        log.debug("request from %s ended with an error", client_address, exc_info=True)
 
 
 def _summary(values: list[float]) -> dict[str, float | None]:

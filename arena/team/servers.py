@@ -162,7 +162,11 @@ class Supervisor:
         atexit.register(self.stop)
         self._keeper = threading.Thread(target=self._keep, name="arena-team-servers", daemon=True)
         self._keeper.start()
-        self._started.wait(timeout_s)
+        try:
+            self._started.wait(timeout_s)
+        except BaseException:  # Ctrl+C or SIGTERM while the models load: stop what has started
+            self.stop()
+            raise
         if self._start_error is not None or not self._started.is_set():
             self.stop()
             raise self._start_error or ServerStartError("The model servers did not start in time",
