@@ -226,6 +226,7 @@ class Gateway:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # a burst of sessions (two sides and a health check each) must not hit the accept backlog
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A client that went away mid-answer is normal (a stop, a closed tab): no traceback on the team's terminal.
