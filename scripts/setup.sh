@@ -2,7 +2,7 @@
 # One idempotent set-up for Quant Arena: a virtualenv, a portable llama.cpp build (cached by version and flags),
 # the package itself, and the two offline demo models. Fast the second time: every step checks before it works.
 #
-#   scripts/setup.sh            # app + demo models
+#   scripts/setup.sh            # app + demo models + browser mode (`arena serve`, `arena serve --team`)
 #   scripts/setup.sh --test     # also test extras (pytest, snapshot, server extra for the loopback engine test,
 #                               # playwright) and Debian's chromium for the browser tests where it can
 #
@@ -67,8 +67,9 @@ if [[ "$(cat "$STAMP" 2>/dev/null || true)" != "$KEY" ]]; then
 fi
 
 # 3. the package (editable) and its dependencies
-EXTRAS="demo"
-[[ $WITH_TEST == 1 ]] && EXTRAS="demo,test"
+# serve: `arena serve` (textual-serve) and `arena serve --team` (llama-cpp-python's server packages)
+EXTRAS="demo,serve"
+[[ $WITH_TEST == 1 ]] && EXTRAS="demo,serve,test"
 STAMP_PKG="$VENV/.arena-installed"
 SIG="$EXTRAS|$(sha256sum "$REPO/pyproject.toml" | cut -c1-16)"
 if [[ "$(cat "$STAMP_PKG" 2>/dev/null || true)" != "$SIG" ]]; then

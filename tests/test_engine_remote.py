@@ -290,3 +290,44 @@ def test_sse_parser_joins_multiline_data_and_skips_comments() -> None:
     assert out == [None, None, None, None, "a\nb"]
     assert parser.other_lines == 0
     assert parser.feed(b"garbage here\n") is None and parser.other_lines == 1
+
+
+# -- a shared server that queues requests (a team's gateway) -------------------------------------------------------
+
+
+def test_queue_comments_become_events_and_the_clock_starts_when_let_through(scripted: ScriptedServer) -> None:
+    from arena.engine.types import Queued
+
+    let_through = threading.Event()
+
+    def queued(h: BaseHTTPRequestHandler) -> None:
+        start_stream(h)
+        h.wfile.write(b": queue 2\n\n: ping - keep-alive\n\n: queue 1\n\n")
+        h.wfile.flush()
+        assert let_through.wait(30)
+        h.wfile.write(b": queue 0\n\n" + sse_chunk("Paris") + sse_chunk(None, "stop") + b"data: [DONE]\n\n")
+
+    scripted.behaviour = queued
+    engine = RemoteEngine("r", scripted.base_url, "m", extra_headers={"X-Arena-Session": "s1", "X-Arena-Voter": "ann"})
+    events: list[Event] = []
+    released_at = 0.0
+    for event in engine.chat(QUESTION, ChatParams(seed=1)):
+        events.append(event)
+        if event == Queued(1):
+            released_at = time.perf_counter()
+            let_through.set()
+    ended_at = time.perf_counter()
+    assert [e.ahead for e in events if isinstance(e, Queued)] == [2, 1, 0]  # other comments are not queue places
+    assert "".join(e.text for e in events if isinstance(e, TextDelta)) == "Paris"
+    final = events[-1]
+    assert isinstance(final, Finished) and final.reason == "stop"
+    # The request's clock started at ": queue 0", which came after the release: the wait is not the model's time.
+    assert final.timings.wall_s <= ended_at - released_at
+    assert final.timings.ttft_s is not None and final.timings.ttft_s <= final.timings.wall_s
+    seen = scripted.headers_seen[-1]
+    assert seen["X-Arena-Session"] == "s1" and seen["X-Arena-Voter"] == "ann"
+
+
+def test_extra_headers_go_with_the_health_check_too(scripted: ScriptedServer) -> None:
+    RemoteEngine("r", scripted.base_url, "m", extra_headers={"X-Arena-Session": "s9"}).load()
+    assert scripted.headers_seen[-1]["X-Arena-Session"] == "s9"

@@ -15,7 +15,7 @@ from arena.battle.pacing import Pacer
 from arena.battle.round import Round
 from arena.config.types import DisplayPolicy, Schedule
 from arena.engine.scheduler import Scheduler
-from arena.engine.types import Engine, Event, Failed, Finished, TextDelta
+from arena.engine.types import Engine, Event, Failed, Finished, Queued, TextDelta
 
 
 class TurnRunner:
@@ -47,6 +47,9 @@ class TurnRunner:
         self.stopped = False
         self.started_at: float | None = None
         self.finished_at: float | None = None
+        # Rounds a shared server serves before this turn, per side (None: not queued). A team gateway gives both sides
+        # of a round the same number; `queue_ahead` shows the larger, so the display stays the same for both panes.
+        self._queued: list[int | None] = [None, None]
 
     def start(self, messages: tuple[list, list]) -> None:
         params = (self.round.params_for(0), self.round.params_for(1))
@@ -62,8 +65,17 @@ class TurnRunner:
             self.round.add_text(side, event.text)
             self.pacer.feed(side, event.text, now)
         elif isinstance(event, (Finished, Failed)):
+            self._queued[side] = None
             self.round.finish(side, event)
             self.pacer.finish(side, now)
+        elif isinstance(event, Queued):
+            self._queued[side] = event.ahead or None
+
+    @property
+    def queue_ahead(self) -> int | None:
+        """Rounds served before this turn at a shared server (a team's gateway), or None when it is not waiting."""
+        waiting = [n for n in self._queued if n]
+        return max(waiting) if waiting else None
 
     def _run(self, messages: tuple[list, list], params: tuple) -> None:
         results = None

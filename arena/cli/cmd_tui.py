@@ -27,6 +27,8 @@ def _common(p: argparse.ArgumentParser) -> None:
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("tui", help="open the arena (the default when no command is given)")
     _common(p)
+    # Set by `arena serve --team` for each browser session: play the models the team server runs (no local loading).
+    p.add_argument("--team-gateway", metavar="URL", help=argparse.SUPPRESS)
     p.set_defaults(func=run_tui)
 
     p = sub.add_parser("demo", help="open the offline demo matchup (two small models shipped in PyPI packages)")
@@ -37,9 +39,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     _common(p)
     p.set_defaults(func=run_play)
 
-    p = sub.add_parser("serve", help="serve the arena in a web browser (textual-serve)")
+    p = sub.add_parser("serve", help="serve the arena in a web browser (textual-serve); --team: one loaded pair for many voters")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--team", action="store_true",
+                   help="a team arena: load each model once (one model server each) and let every browser session "
+                        "vote on it, queued fairly (see the README's \"Team arena\")")
+    p.add_argument("--public-url", metavar="URL",
+                   help="the address browsers use (default: http://HOST:PORT; with --host 0.0.0.0, this machine's name)")
     _common(p)
     p.set_defaults(func=run_serve)
 
@@ -98,6 +105,7 @@ def build_app(args: argparse.Namespace):  # -> ArenaApp; the import is deferred 
         seed=args.seed,
         voter=voter,
         lock_stats=args.lock_stats,
+        team_gateway=getattr(args, "team_gateway", None),
     )
 
 
@@ -119,29 +127,51 @@ def run_play(args: argparse.Namespace) -> int:
     return run_tui(args)
 
 
-def session_argv(args: argparse.Namespace) -> list[str]:
-    """The command each browser session of `arena serve` runs: `arena tui` with the serve command's own options."""
-    argv = [sys.executable, "-m", "arena"]
-    if args.config:
-        argv += ["--config", args.config]
-    if args.db:
-        argv += ["--db", args.db]
-    argv.append("tui")
-    for opt in ("matchup", "ladder", "policy", "seed", "voter", "suite", "category"):
-        value = getattr(args, opt)
-        if value is not None:
-            argv += [f"--{opt}", str(value)]
-    for flag in ("force", "lock_stats"):
-        if getattr(args, flag):
-            argv.append("--" + flag.replace("_", "-"))
-    return argv
-
-
 def run_serve(args: argparse.Namespace) -> int:
     try:
         from textual_serve.server import Server
     except ImportError:
         raise UsageError("`arena serve` needs textual-serve", "pip install 'quant-arena[serve]' (or textual-serve)") from None
     args.voter = checked_voter(args.voter)  # refuse here, not in every browser session's spawned app
-    Server(shlex.join(session_argv(args)), host=args.host, port=args.port, title="Quant Arena").serve()
+    if args.team:
+        from arena.cli.team_serve import run_team
+
+        return run_team(args, Server, session_argv, public_url(args))
+    Server(shlex.join(session_argv(args)), host=args.host, port=args.port, title="Quant Arena",
+           public_url=public_url(args)).serve()
     return 0
+
+
+def public_url(args: argparse.Namespace) -> str:
+    """Where browsers reach the web server. The page tells the browser where its websocket is: with --host 0.0.0.0
+    that would be ws://0.0.0.0:PORT, which another machine's browser cannot reach, so name this machine instead."""
+    if args.public_url:
+        return str(args.public_url).rstrip("/")
+    host = args.host
+    if host in ("0.0.0.0", "::", ""):
+        import socket
+
+        host = socket.getfqdn() or socket.gethostname()
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"  # an IPv6 address in a URL
+    return f"http://{host}:{args.port}"
+
+
+def session_argv(args: argparse.Namespace, **overrides: str | None) -> list[str]:
+    """The command textual-serve runs for each browser connection: `arena tui` with the serve command's options."""
+    argv = [sys.executable, "-m", "arena"]
+    if args.config:
+        argv += ["--config", args.config]
+    if args.db:
+        argv += ["--db", args.db]
+    argv.append("tui")
+    values = {opt: getattr(args, opt) for opt in ("matchup", "ladder", "policy", "seed", "voter", "suite", "category")}
+    values |= overrides
+    for opt, value in values.items():
+        if value is not None:
+            argv += [f"--{opt.replace('_', '-')}", str(value)]
+    if args.force:
+        argv.append("--force")
+    if getattr(args, "lock_stats", False):
+        argv.append("--lock-stats")
+    return argv

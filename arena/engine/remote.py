@@ -6,6 +6,11 @@ chunk when the server sends one (we ask with stream_options.include_usage), othe
 deltas (servers send about one token per delta; an approximation, marked as such in the log).
 
 The API key goes into the Authorization header only: it is never logged nor put into an error message.
+
+A shared server may make a request wait its turn (a team's gateway, `arena.team.gateway`): it then sends SSE comment
+lines `: queue N` (N rounds are served before this one; `: queue 0` = it runs now). They become `Queued` events, and a
+request's clock (time to first token, wall time) starts when it is let through, so the queue does not count as the
+model's speed.
 """
 
 from __future__ import annotations
@@ -13,11 +18,12 @@ from __future__ import annotations
 import http.client
 import json
 import logging
+import re
 import socket
 import ssl
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -30,6 +36,7 @@ from arena.engine.types import (
     Finished,
     Message,
     ProgressCallback,
+    Queued,
     TextDelta,
     Timings,
 )
@@ -38,6 +45,12 @@ from arena.errors import EngineError, Public
 log = logging.getLogger("arena.engine.remote")
 
 MAX_ERROR_BODY = 64 * 1024
+QUEUE_COMMENT = re.compile(r"queue (\d{1,9})")  # ": queue N" from a gateway that makes requests wait their turn
+
+
+@dataclass(frozen=True)
+class SSEComment:
+    text: str  # the comment line without its leading ":" and one space
 
 
 class SSEParser:
@@ -45,6 +58,7 @@ class SSEParser:
 
     def __init__(self) -> None:
         self._data: list[str] = []
+        self.comments: list[str] = []  # comment lines not taken yet (see `_sse_items`)
         self.other_lines = 0  # lines that are not SSE fields at all: a sign of a non-SSE response
         self.first_other: str | None = None
 
@@ -54,6 +68,8 @@ class SSEParser:
         if not line:
             return self.flush()
         if line.startswith(":"):  # comment / keep-alive
+            if len(self.comments) < 64:  # kept only until `_sse_items` takes them; a flood of comments is dropped
+                self.comments.append(line[1:].removeprefix(" "))
             return None
         field, sep, value = line.partition(":")
         if not sep:
@@ -78,11 +94,14 @@ class SSEParser:
             self.first_other = line[:120]
 
 
-def _sse_data(resp: http.client.HTTPResponse, parser: SSEParser) -> Iterator[str]:
-    """Decoding: the data of each server-sent event, until the stream ends (transport errors propagate)."""
+def _sse_items(resp: http.client.HTTPResponse, parser: SSEParser) -> Iterator[str | SSEComment]:
+    """Decoding: the data of each server-sent event and each comment line, until the stream ends (transport errors
+    propagate)."""
     while True:
         raw = resp.readline()
         data = parser.feed(raw) if raw else parser.flush()
+        while parser.comments:
+            yield SSEComment(parser.comments.pop(0))
         if data is not None:
             yield data
         elif not raw:
@@ -187,6 +206,7 @@ class RemoteEngine:
         timeout_s: float = 60.0,
         n_ctx: int | None = None,  # known server context: old turns are dropped by a character estimate
         sampling_extensions: bool = True,  # send top_k/min_p/repeat_penalty (llama.cpp, Ollama, vLLM accept them)
+        extra_headers: Mapping[str, str] | None = None,  # sent with every request (a team session's identity)
     ) -> None:
         self.model_id = model_id
         self.base_url = base_url
@@ -196,6 +216,7 @@ class RemoteEngine:
         self.timeout_s = timeout_s
         self.n_ctx = n_ctx
         self.sampling_extensions = sampling_extensions
+        self._extra_headers = dict(extra_headers or {})
         self._target = _parse_base_url(base_url)
         self._loaded = False
         self._cancel_requested = False
@@ -273,6 +294,7 @@ class RemoteEngine:
 
     def _headers(self, streaming: bool) -> dict[str, str]:
         headers = {"Accept": "text/event-stream" if streaming else "application/json", "User-Agent": "quant-arena"}
+        headers |= self._extra_headers
         if self._api_key:
             headers["Authorization"] = f"Bearer {self._api_key}"
         return headers
@@ -402,14 +424,24 @@ class RemoteEngine:
 
     def _read_events(self, resp: http.client.HTTPResponse, params: ChatParams, start: float,
                      dropped: int) -> Iterator[Event]:
-        """Decode (`_sse_data`), accumulate (`_Accumulator`), classify failures (`_*_failure`): one job each."""
+        """Decode (`_sse_items`), accumulate (`_Accumulator`), classify failures (`_*_failure`): one job each."""
         if "application/json" in resp.getheader("Content-Type", ""):
             yield from self._non_streaming(resp, params, start, dropped)
             return
         parser = SSEParser()
         acc = _Accumulator(start)
         try:
-            for data in _sse_data(resp, parser):
+            for data in _sse_items(resp, parser):
+                if isinstance(data, SSEComment):
+                    queued = QUEUE_COMMENT.fullmatch(data.text.strip())
+                    if queued and acc.deltas == 0:
+                        ahead = int(queued.group(1))
+                        if ahead == 0:
+                            acc.start = time.perf_counter()  # let through: the model's clock starts now
+                        yield Queued(ahead)
+                    if self._cancel_requested:
+                        break
+                    continue
                 if data.strip() == "[DONE]":
                     acc.done = True
                     break

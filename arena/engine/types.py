@@ -61,7 +61,15 @@ class Failed:
     error: EngineError
 
 
-Event = Union[TextDelta, Finished, Failed]
+@dataclass(frozen=True)
+class Queued:
+    """The request waits its turn at a shared server (a team's gateway): `ahead` rounds are served before it; 0 means
+    it runs now. The gateway counts rounds per session, so both sides of a round always see the same number."""
+
+    ahead: int
+
+
+Event = Union[TextDelta, Finished, Failed, Queued]
 
 
 @runtime_checkable

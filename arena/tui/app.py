@@ -63,6 +63,12 @@ class ArenaApp(App[None]):
         self.suite = suite
         self.suite_category = category if suite is not None else None
         self.category = None if suite is not None else category
+        self.team_gateway = team_gateway  # a team session: the models run in the team's servers (arena.team)
+        if backend is None and team_gateway:
+            from arena.team.backend import ServedBackend
+
+            # The voter is read when the models "load" (after a voter-name screen, if the app shows one).
+            backend = ServedBackend(config, team_gateway, voter=lambda: self.voter)
         self.backend: Backend = backend or ModelBackend(config)  # tests replace it whole (see models/backend.py)
         self.force = force
         self.rng = random.Random(seed)

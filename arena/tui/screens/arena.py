@@ -66,6 +66,7 @@ class ArenaScreen(Screen[None]):
         self.lineup: Lineup | None = None  # created on mount; the app owns it (and so the loaded engines)
         self._preparing = False  # a ladder is loading the next round's pair
         self.link_scroll = True
+        self._queue_shown: int | None = None  # a team session's place in the queue, as shown on both panes
         self.controller: RoundController | None = None  # created on mount (it needs the app's config and rng)
 
     @property
@@ -342,6 +343,19 @@ class ArenaScreen(Screen[None]):
         self._update_round_info()
         self.refresh_bindings()
 
+    def _show_queue(self) -> None:
+        """A team session waiting for other voters' rounds: the same words on both panes (one number per round)."""
+        runner = self.arena_app.active_runner
+        running = runner is not None and runner.running
+        ahead = runner.queue_ahead if running else None
+        if ahead == self._queue_shown:
+            return
+        shown, self._queue_shown = self._queue_shown, ahead
+        if ahead:
+            self._set_status(f"waiting: {ahead} round{'s' if ahead != 1 else ''} ahead of yours")
+        elif shown and running:
+            self._set_status("answering…")
+
     def _set_status(self, status: str) -> None:
         for pane in self._panes():
             pane.border_subtitle = status
@@ -350,6 +364,7 @@ class ArenaScreen(Screen[None]):
         """Draw what the pacer allows. Runs on the UI thread at REFRESH_HZ."""
         if self.controller is None:
             return
+        self._show_queue()
         shown = self.ctl.visible()
         if shown is None:
             return
