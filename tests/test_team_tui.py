@@ -6,9 +6,9 @@ it."""
 from __future__ import annotations
 
 import asyncio
-import os
 import sqlite3
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -103,3 +103,71 @@ def test_a_team_session_process_never_loads_llama_cpp(demo_config_path: Path, de
         print(f"team session RSS: {rss_kb / 1024:.0f} MiB")  # measured for the README; no bound asserted here
     finally:
         stop_command(app)
+
+
+def test_team_health_notices_say_what_happened_and_never_which_model() -> None:
+    from arena.team.backend import TeamHealth
+
+    ok = TeamHealth(restarting=0, down=0, restarts=0)
+    crashed = TeamHealth(restarting=1, down=0, restarts=1)
+    back = TeamHealth(restarting=0, down=0, restarts=1)
+    gone = TeamHealth(restarting=0, down=1, restarts=3)
+    assert ok.notice(None) is None  # the first look sets the baseline
+    assert back.notice(None) is None  # restarts before this session began are not news
+    assert gone.notice(None) is not None and gone.notice(None)[1]  # type: ignore[index]  # a server already down is
+    assert ok.notice(ok) is None
+    crash_text, crash_is_error = crashed.notice(ok)  # type: ignore[misc]
+    assert crash_is_error and "restarted" in crash_text
+    back_text, back_is_error = back.notice(crashed)  # type: ignore[misc]
+    assert not back_is_error and "running again" in back_text
+    assert back.notice(back) is None
+    down_text, _ = gone.notice(back)  # type: ignore[misc]
+    assert "down" in down_text and "arena serve --team" in down_text
+    # A crash and restart between two looks (restarting back to 0, restarts up) is still told.
+    assert TeamHealth(restarting=0, down=0, restarts=2).notice(back) is not None
+    for text in (crash_text, back_text, down_text):
+        assert "gemma" not in text.lower() and "smol" not in text.lower()
+
+
+def test_every_team_session_is_told_when_a_model_server_crashes(demo_config, tmp_path: Path) -> None:
+    """A session that is not answering (here: on the picker) still learns that a model server of the team crashed and
+    when it is back, from the real gateway's /team/status (its server counts scripted by the test)."""
+    from arena.team.gateway import Gateway
+
+    counts: dict[str, int] = {"total": 2, "up": 2, "restarting": 0, "down": 0, "restarts": 0}
+    asked = threading.Event()
+
+    def status() -> dict[str, int]:
+        asked.set()
+        return dict(counts)
+
+    def no_route(model_id: str):  # type: ignore[no-untyped-def]
+        raise KeyError(model_id)
+
+    gateway = Gateway(no_route, ["gemma3-270m-q4_k_m", "smollm2-135m-q4_1"], status=status)
+    gateway.start()
+    try:
+        async def scenario() -> None:
+            app = ArenaApp(demo_config, tmp_path / "votes.db", voter="carol", team_gateway=gateway.url)
+            app.team_health_every_s = 0.05
+            seen: list[tuple[str, str]] = []
+            notify = app.notify
+
+            def recording(message: str, *args, **kwargs):  # type: ignore[no-untyped-def]
+                seen.append((str(message), str(kwargs.get("severity", ""))))
+                return notify(message, *args, **kwargs)
+
+            app.notify = recording  # type: ignore[method-assign]
+            async with app.run_test(size=(120, 40)) as pilot:
+                await wait_for(pilot, asked.is_set, 120, "the first look at the team's health")
+                await wait_for(pilot, lambda: app._team_health is not None, 120, "the baseline")
+                counts.update(up=1, restarting=1, restarts=1)
+                await wait_for(pilot, lambda: any("crashed" in m for m, _ in seen), 120, "the crash notice")
+                counts.update(up=2, restarting=0)
+                await wait_for(pilot, lambda: any("running again" in m for m, _ in seen), 120, "the recovery notice")
+            assert [sev for m, sev in seen if "crashed" in m] == ["error"]
+            assert len([m for m, _ in seen if "crashed" in m]) == 1  # told once, not at every look
+
+        asyncio.run(scenario())
+    finally:
+        gateway.close()

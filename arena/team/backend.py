@@ -77,6 +77,17 @@ class ServedBackend:
 
     def served(self) -> set[str] | None:
         """The model ids the gateway serves (None when it cannot be asked: then the catalog decides)."""
+        doc = self._status()
+        ids = doc.get("served") if doc is not None else None
+        return {str(x) for x in ids} if isinstance(ids, list) else None
+
+    def health(self) -> TeamHealth | None:
+        """The team's model servers, as counts (None when the gateway cannot be asked)."""
+        doc = self._status()
+        models = doc.get("models") if doc is not None else None
+        return TeamHealth.from_status(models) if isinstance(models, dict) else None
+
+    def _status(self) -> dict[str, object] | None:
         parts = urlsplit(self.gateway_url)
         conn_cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
         conn = conn_cls(parts.hostname or "127.0.0.1", parts.port, timeout=10)
@@ -88,5 +99,42 @@ class ServedBackend:
             return None
         finally:
             conn.close()
-        ids = doc.get("served") if isinstance(doc, dict) else None
-        return {str(x) for x in ids} if isinstance(ids, list) else None
+        return doc if isinstance(doc, dict) else None
+
+
+def _count(doc: dict[str, object], key: str) -> int:
+    value = doc.get(key, 0)
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+@dataclass(frozen=True)
+class TeamHealth:
+    """The team's model servers as `/team/status` counts them. Never which model: every session may be told, before
+    its vote, that *a* server crashed, but not whose answers it was giving."""
+
+    restarting: int
+    down: int
+    restarts: int
+
+    @classmethod
+    def from_status(cls, models: dict[str, object]) -> TeamHealth:
+        return cls(_count(models, "restarting"), _count(models, "down"), _count(models, "restarts"))
+
+    def notice(self, before: TeamHealth | None) -> tuple[str, bool] | None:
+        """What a session should be told about the change since `before` (message, is_error), or None.
+
+        Every session is told, not only the one whose round failed: a voter reading or typing would otherwise learn of
+        a crash only from their next failed turn."""
+        if before is None:  # the first look: only a server that is already down is news
+            before = TeamHealth(restarting=self.restarting, down=0, restarts=self.restarts)
+        if self == before:
+            return None
+        if self.down > before.down:
+            return ("A model server of the team is down: it kept crashing and is no longer restarted. Tell whoever "
+                    "runs `arena serve --team`; its terminal and log say why.", True)
+        if self.restarts > before.restarts or self.restarting > before.restarting:
+            return ("A model server of the team crashed and is being restarted; a turn that was answering failed "
+                    "(both sides) and can be run again with ctrl+r once it is back.", True)
+        if self.restarting < before.restarting or self.down < before.down:
+            return ("The team's model servers are all running again.", False)
+        return None

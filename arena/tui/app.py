@@ -7,6 +7,7 @@ import asyncio
 import random
 import signal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual.app import App
 from textual.binding import Binding
@@ -25,9 +26,17 @@ from arena.tui.commands import ArenaCommands
 from arena.untrusted import one_line, visible
 from arena.tui.input_flood import coalescing
 
+if TYPE_CHECKING:
+    from arena.team.backend import TeamHealth
+
 # Termination signals that must end the app like ctrl+q does (terminal restored, models unloaded): a plain SIGTERM or
 # SIGHUP would otherwise kill the process with the terminal still in raw mode and on the alternate screen.
 EXIT_SIGNALS = tuple(s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s is not None)
+
+
+# How often a team session asks the gateway whether a model server crashed (every session is told, not only the one
+# whose turn failed); one small loopback request.
+TEAM_HEALTH_EVERY_S = 5.0
 
 
 class ArenaApp(App[None]):
@@ -35,6 +44,7 @@ class ArenaApp(App[None]):
     TITLE = "Quant Arena"
     COMMANDS = App.COMMANDS | {ArenaCommands}
     BINDINGS = [Binding("ctrl+q", "quit", "Quit", priority=True)]
+    team_health_every_s = TEAM_HEALTH_EVERY_S  # tests shorten it
 
     def __init__(
         self,
@@ -134,8 +144,27 @@ class ArenaApp(App[None]):
             self.push_screen(VoterScreen(), self._voter_named)
         else:
             self._open_first_screen()
+        if self.team:
+            self._team_health: TeamHealth | None = None
+            self.set_interval(self.team_health_every_s, self._watch_team_health)
         # Once the first screen is drawn, freeze what start-up allocated, so collections while answers stream skip it.
         self.call_after_refresh(gc_policy.settle)
+
+    def _watch_team_health(self) -> None:
+        self.run_worker(self._ask_team_health, thread=True, group="team-health", exclusive=True)
+
+    def _ask_team_health(self) -> None:
+        """A worker thread: one /team/status request (the UI thread never waits on the network)."""
+        health = getattr(self.backend, "health", None)
+        now = health() if callable(health) else None
+        if now is None:
+            return
+        said = now.notice(self._team_health)
+        self._team_health = now
+        if said is not None:
+            message, is_error = said
+            self.call_from_thread(self.notify, message, title="Team server", severity="error" if is_error else "information",
+                                  timeout=30 if is_error else 8)
 
     def _voter_named(self, name: str | None) -> None:
         self.voter = name
