@@ -224,7 +224,7 @@ def test_tui_shows_each_load_error_stays_up_and_a_good_matchup_still_plays(
             for i, (matchup, words) in enumerate(expected.items()):
                 if i:  # back to the picker with `m`, then choose the next matchup
                     await pilot.press("m")
-                    await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen), 10, "the matchup picker")
+                    await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen), 120, "the matchup picker")
                     await pick(pilot, app, matchup)
                 screen = app.screen
                 assert isinstance(screen, ArenaScreen) and screen.matchup_id == matchup
@@ -238,12 +238,12 @@ def test_tui_shows_each_load_error_stays_up_and_a_good_matchup_still_plays(
             # A model whose template refuses to render: loads, its side fails with the reason, the other side answers;
             # the round offers no vote (a failure is not a loss) and is discarded with `n`.
             await pilot.press("m")
-            await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen), 10, "the matchup picker")
+            await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen), 120, "the matchup picker")
             await pick(pilot, app, "refusing")
             await play_round(pilot, app, expect_error="this template refuses every conversation")
 
             await pilot.press("m")
-            await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen), 10, "the matchup picker")
+            await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen), 120, "the matchup picker")
             await pick(pilot, app, "demo")
             await play_round(pilot, app, expect_error=None)
 
@@ -289,7 +289,7 @@ def test_tui_shows_each_load_error_stays_up_and_a_good_matchup_still_plays(
             return
         assert screen.voting_open
         await pilot.press("3")
-        await wait_for(pilot, lambda: screen.round.voted is not None, 20, "the vote")
+        await wait_for(pilot, lambda: screen.round.voted is not None, 120, "the vote")
         assert "saved" in str(screen.query_one("#vote-bar").render()).lower()
         if expect_error is not None:
             await wait_for(pilot, lambda: expect_error in " ".join(str(s.render()) for s in pane.query(Static)), 20,

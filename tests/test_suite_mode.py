@@ -98,7 +98,7 @@ async def play_suite_round(pilot, screen: ArenaScreen, expected: Prompt, round_n
     # Voting opens once both answers are complete AND shown: the vote bar then offers the keys.
     await wait_for(pilot, lambda: r.can_vote and "[1] A better" in str(screen.query_one("#vote-bar").render()), 300, f"both answers to {expected.id}")
     await pilot.press(vote_key)
-    await wait_for(pilot, lambda: r.voted is not None, 20, "the vote to be saved")
+    await wait_for(pilot, lambda: r.voted is not None, 120, "the vote to be saved")
 
 
 async def run_to_exhaustion(app: ArenaApp, expected: list[Prompt], keys: str, *, stats_after: int | None = None) -> list[str]:
@@ -114,7 +114,7 @@ async def run_to_exhaustion(app: ArenaApp, expected: list[Prompt], keys: str, *,
             await pilot.press("n")
         # Every prompt (of the category) has a vote: free prompts from here on, and the app says so.
         n = len(expected) + 1
-        await wait_for(pilot, lambda: screen.round_no == n, 20, "the round after the last suite prompt")
+        await wait_for(pilot, lambda: screen.round_no == n, 120, "the round after the last suite prompt")
         assert screen.prompt is None and screen.round.prompt_id is None and screen.round.suite_id is None
         assert not screen.round.turns  # nothing was sent automatically
         assert not screen.query_one("#prompt").disabled
@@ -129,14 +129,14 @@ async def check_stats_screen(pilot, app: ArenaApp) -> None:
     from arena.tui.screens.stats import StatsScreen
 
     await pilot.press("s")
-    await wait_for(pilot, lambda: isinstance(app.screen, StatsScreen), 10, "the statistics screen")
+    await wait_for(pilot, lambda: isinstance(app.screen, StatsScreen), 120, "the statistics screen")
     await pilot.pause(0.2)
     checks = app.screen.query_one("#stats-checks", Static)
     text = str(checks.render())
     assert checks.display and "Objective checks" in text
     assert text.count("/2 passed") == 2, text  # two math prompts checked for each of the two models
     await pilot.press("escape")
-    await wait_for(pilot, lambda: isinstance(app.screen, ArenaScreen), 10, "the arena again")
+    await wait_for(pilot, lambda: isinstance(app.screen, ArenaScreen), 120, "the arena again")
 
 
 def stored_rows(db: Path) -> list[dict]:

@@ -75,7 +75,7 @@ def test_a_team_session_waits_its_turn_plays_a_round_and_votes(demo_config, demo
             answers = [screen.round.turns[-1].sides[s].text for s in (0, 1)]
             assert all(a.strip() for a in answers), answers
             await pilot.press("1")
-            await wait_for(pilot, lambda: screen.round.voted is not None, 30, "the vote to be saved")
+            await wait_for(pilot, lambda: screen.round.voted is not None, 120, "the vote to be saved")
             await pilot.pause(0.2)
             # The reveal still has the quant facts: they come from the files on this machine, not from the servers.
             revealed = " ".join(str(s.render()) for pane in (pane_a, pane_b) for s in pane.query("Static"))

@@ -52,7 +52,7 @@ def test_full_round_with_two_real_models(demo_config, tmp_path: Path) -> None:
                     assert secret not in screen_text, f"{secret!r} visible before the vote"
 
             await pilot.press("1")  # A is better
-            await wait_for(pilot, lambda: screen.round.voted is not None, 10, "the vote to be saved")
+            await wait_for(pilot, lambda: screen.round.voted is not None, 120, "the vote to be saved")
             await pilot.pause(0.2)
             vote_bar = str(screen.query_one("#vote-bar").render())
             assert "saved" in vote_bar.lower()
@@ -74,7 +74,7 @@ def test_full_round_with_two_real_models(demo_config, tmp_path: Path) -> None:
             assert messages[-1]["role"] == "assistant" and messages[-1]["content"] == answers[0]
 
             await pilot.press("n")  # a new round: fresh panes, fresh draw of sides
-            await wait_for(pilot, lambda: screen.round_no == 2, 10, "a new round")
+            await wait_for(pilot, lambda: screen.round_no == 2, 120, "a new round")
             assert screen.round.turns == [] and screen.round.voted is None
             assert str(pane_a.border_title) == "A"
             assert pane_text(pane_a).strip() == ""

@@ -46,7 +46,7 @@ def test_rebuilds_only_when_what_it_shows_changes(footer: type[Footer]) -> None:
     async def scenario() -> None:
         app = Gated(footer)
         async with app.run_test(size=(80, 10)) as pilot:
-            await wait_for(pilot, lambda: len(keys(app)) >= 2, 10, "the footer's keys")
+            await wait_for(pilot, lambda: len(keys(app)) >= 2, 120, "the footer's keys")
             assert shown(app) == ["Other"]  # check_action False hides the vote key
             before = keys(app)
             app.refresh_bindings()  # nothing changed
@@ -56,6 +56,6 @@ def test_rebuilds_only_when_what_it_shows_changes(footer: type[Footer]) -> None:
             assert same if footer is StableFooter else not same  # Textual's Footer rebuilds anyway
             app.voting_open = True
             app.refresh_bindings()
-            await wait_for(pilot, lambda: shown(app) == ["Vote", "Other"], 10, "the vote key shown")
+            await wait_for(pilot, lambda: shown(app) == ["Vote", "Other"], 120, "the vote key shown")
 
     asyncio.run(scenario())

@@ -45,11 +45,11 @@ def test_picker_lists_ladders_and_a_ladder_draws_pairs(demo_config: Config, tmp_
             assert "next round" in labels and "Gemma" not in labels and "SmolLM" not in labels
             pairs = []
             for n in range(1, 4):
-                await wait_for(pilot, lambda: screen.round_no == n and screen.round is not None, 20, f"round {n}")
+                await wait_for(pilot, lambda: screen.round_no == n and screen.round is not None, 120, f"round {n}")
                 prompt = screen.query_one("#prompt")
-                await wait_for(pilot, lambda: not prompt.disabled and app.focused is prompt, 20, "the prompt box")
+                await wait_for(pilot, lambda: not prompt.disabled and app.focused is prompt, 120, "the prompt box")
                 await pilot.press(*"hi", "enter")
-                await wait_for(pilot, lambda: screen.voting_open, 20, "the answers")
+                await wait_for(pilot, lambda: screen.voting_open, 120, "the answers")
                 pairs.append(frozenset(screen.round.models))  # type: ignore[union-attr]
                 await pilot.press("3")
                 await wait_for(pilot, lambda: screen.round.voted is not None)  # type: ignore[union-attr]

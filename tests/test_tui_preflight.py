@@ -32,14 +32,14 @@ matchups:
         async with app.run_test(size=(140, 40)) as pilot:
             screen = app.screen
             assert isinstance(screen, ArenaScreen)
-            await wait_for(pilot, lambda: screen._load_error is not None, 30, "the preflight refusal")
+            await wait_for(pilot, lambda: screen._load_error is not None, 120, "the preflight refusal")
             bar = str(screen.query_one("#vote-bar").render())
             assert "Not enough memory" in bar and "n_ctx" in bar and "--force" in bar
             assert "[f] load anyway" in bar and "[m] pick another matchup" in bar
             assert screen._load_error.forceable and screen.check_action("force_load", ()) is True
             assert screen.contenders is None  # nothing was loaded
             await pilot.press("m")
-            await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen), 10, "the picker")
+            await wait_for(pilot, lambda: isinstance(app.screen, PickerScreen), 120, "the picker")
 
     asyncio.run(scenario())
 
@@ -61,7 +61,7 @@ def test_a_refusal_that_cannot_be_forced_offers_no_override(tmp_path: Path, smol
         async with app.run_test(size=(140, 40)) as pilot:
             screen = app.screen
             assert isinstance(screen, ArenaScreen)
-            await wait_for(pilot, lambda: screen._load_error is not None, 30, "the load error")
+            await wait_for(pilot, lambda: screen._load_error is not None, 120, "the load error")
             bar = str(screen.query_one("#vote-bar").render())
             assert "arena pull absent" in bar and "[m] pick another matchup" in bar
             assert "[f] load anyway" not in bar

@@ -71,7 +71,7 @@ def test_follow_up_regenerate_stop_and_vote(gemma_path: Path, smollm_path: Path,
             assert [p.query(StreamView).last().text for p in panes] == [turn.sides[s].text for s in (0, 1)]
 
             await pilot.press("4")  # both bad
-            await wait_for(pilot, lambda: screen.round.voted is not None, 10, "vote saved")
+            await wait_for(pilot, lambda: screen.round.voted is not None, 120, "vote saved")
 
     asyncio.run(scenario())
     row = sqlite3.connect(db).execute(

@@ -170,7 +170,7 @@ def test_load_error_notification_is_plain_sanitized_text(tmp_path: Path) -> None
         async with app.run_test(size=(160, 45), notifications=True) as pilot:
             screen = app.screen
             assert isinstance(screen, ArenaScreen)
-            await wait_for(pilot, lambda: list(app.screen.query(Toast)), 30, "the load-error notification")
+            await wait_for(pilot, lambda: list(app.screen.query(Toast)), 120, "the load-error notification")
             shown = " ".join(str(t.render()) for t in app.screen.query(Toast))
             assert "PWNED" in shown and "\x1b" not in shown and "\x07" not in shown and "\u202e" not in shown
             assert "[@click=app.bell]MARKUP[/]" in shown  # literal: markup in a server's words is text
