@@ -236,3 +236,126 @@ def test_scrolling_up_mid_stream_is_not_undone_by_following() -> None:
             assert pane.scroll_y == pane.max_scroll_y
 
     asyncio.run(scenario())
+
+
+# -- a resize re-renders lazily: only the chunks near the view, the reader's text kept in place -------------------------
+def _view_lines(pane: AnswerPane, view: StreamView) -> tuple[int, list[str]]:
+    """(first line of `view` on screen, the view's lines the pane shows now), asserting each was rendered for the
+    current width before it was drawn (so the pane, not the draw-time fallback, asked for it)."""
+    top = round(pane.scroll_y) - view.virtual_region.y
+    bottom = top + pane.scrollable_content_region.height
+    first, last = max(0, top), min(bottom, view.virtual_region.height)
+    assert not view.has_estimates(first, last), "the pane drew lines it had not asked the answer to render"
+    return first, [view.render_line(y).text.rstrip() for y in range(first, last)]
+
+
+def test_a_resize_renders_only_the_chunks_near_the_view_and_keeps_the_text_at_the_top() -> None:
+    text = answer(3, 900)
+
+    async def scenario() -> None:
+        async with one_pane((100, 30)) as (pilot, pane):
+            await pane.append(text)
+            await pilot.pause()
+            view = pane.query_one(StreamView)
+            assert view.chunk_count >= 150
+            pane.scroll_to(y=pane.max_scroll_y // 2, animate=False, immediate=True)
+            await pilot.pause()
+            first, shown = _view_lines(pane, view)
+            renders = view.chunk_renders
+            await pilot.resize_terminal(70, 30)
+            await pilot.pause()
+            # The view, plus a screen above and below (so a page key lands on rendered lines): a handful of chunks.
+            rendered = view.chunk_renders - renders
+            assert 1 <= rendered <= 15, rendered
+            assert view.estimated_chunks == view.chunk_count - rendered
+            new_first, new_shown = _view_lines(pane, view)
+            assert new_first != first  # the same text moved to another line of the answer...
+            assert new_shown[0] == shown[0] and shown[0].strip()  # ...and it is still the top line on screen
+            # Once everything is rendered it is the whole answer's render at the new width (the test above), and the
+            # text at the top stays.
+            full = view.rendered_lines()
+            await pilot.pause()
+            assert view.estimated_chunks == 0
+            _, after_full = _view_lines(pane, view)
+            assert after_full[0] == shown[0]
+            assert full[round(pane.scroll_y) - view.virtual_region.y] == shown[0]
+
+    asyncio.run(scenario())
+
+
+def test_paging_after_a_resize_draws_exactly_the_whole_render_rendering_each_chunk_once() -> None:
+    text = answer(8, 400)
+
+    async def scenario() -> None:
+        async with one_pane((100, 30)) as (pilot, pane):
+            await pane.append(text)
+            await pilot.pause()
+            view = pane.query_one(StreamView)
+            renders = view.chunk_renders
+            await pilot.resize_terminal(70, 30)
+            await pilot.pause()
+            assert view.estimated_chunks > view.chunk_count // 2
+            pane.action_scroll_home()
+            await pilot.pause()
+            drawn: dict[int, str] = {}
+            pages = 0
+            while True:
+                first, shown = _view_lines(pane, view)
+                drawn.update(zip(range(first, first + len(shown)), shown))
+                if pane.scroll_y >= pane.max_scroll_y:
+                    break
+                pane.action_page_down()
+                await pilot.pause()
+                pages += 1
+            assert pages >= 20
+            assert view.estimated_chunks == 0  # paging to the end rendered everything...
+            assert view.chunk_renders - renders == view.chunk_count  # ...each chunk once (the resize included)
+            whole = view.rendered_lines()
+            assert [drawn[y] for y in range(len(whole))] == whole  # no line skipped, repeated or drawn differently
+
+    asyncio.run(scenario())
+
+
+def test_a_resize_while_following_the_stream_stays_at_the_end() -> None:
+    text = answer(5, 600)
+
+    async def scenario() -> None:
+        async with one_pane((100, 30)) as (pilot, pane):
+            for fragment in pieces(text, 4_000):
+                await pane.append(fragment)
+            await pilot.pause()
+            view = pane.query_one(StreamView)
+            assert pane.scroll_y == pane.max_scroll_y > 0
+            renders = view.chunk_renders
+            for width in (70, 120):
+                await pilot.resize_terminal(width, 30)
+                await pilot.pause()
+                assert pane.scroll_y == pane.max_scroll_y  # still following the end
+                _, shown = _view_lines(pane, view)
+                await pane.append("and the answer goes on\n\n")
+                await pilot.pause()
+                assert pane.scroll_y == pane.max_scroll_y
+                _, shown = _view_lines(pane, view)
+                assert shown[-1] == "and the answer goes on"
+            assert view.chunk_renders - renders <= 40
+            assert view.estimated_chunks > view.chunk_count // 2
+
+    asyncio.run(scenario())
+
+
+def test_without_lazy_a_resize_renders_every_chunk() -> None:
+    """The eager path (benchmarks/tui.py measures it against the lazy one) still renders everything at once."""
+
+    async def scenario() -> None:
+        async with one_pane((100, 30)) as (pilot, pane):
+            view = StreamView(lazy=False)
+            await pane.mount(view)
+            view.append(answer(2, 300))
+            await pilot.pause()
+            renders = view.chunk_renders
+            await pilot.resize_terminal(70, 30)
+            await pilot.pause()
+            assert view.chunk_renders - renders == view.chunk_count
+            assert view.estimated_chunks == 0
+
+    asyncio.run(scenario())

@@ -5,13 +5,24 @@ Both panes are built identically (same width, colours, labels "A"/"B"); nothing 
 
 from __future__ import annotations
 
+from typing import Final, Literal
+
 from rich.text import Text
 from textual.containers import VerticalScroll
+from textual.geometry import Region, Size
+from textual.layout import DockArrangeResult
+from textual.scrollbar import ScrollBar
 from textual.widget import Widget
 from textual.widgets import Static
 
 from arena.untrusted import one_line, visible
+from arena.tui.widgets import stream_view
 from arena.tui.widgets.stream_view import StreamView
+
+# Where the reader is, in terms that survive a change of width: the widget at the top of the view and, in an answer,
+# (chunk, fraction of it) from StreamView.locate, else a line offset from the widget's top; or the end of the pane.
+_Place = tuple[Widget, tuple[int, float] | None, int] | Literal["end"]
+_END: Final = "end"
 
 
 class AnswerPane(VerticalScroll, can_focus=True):
@@ -43,10 +54,15 @@ class AnswerPane(VerticalScroll, can_focus=True):
         self._stream: StreamView | None = None
         self._turns: list[list[Widget]] = []  # widgets of each turn, so regenerate can drop the last one
         self._follow_pending = False  # a scroll to the end is due after the next refresh
+        self._placed: list[tuple[Widget, Region]] = []  # each child's region in the scrolled content, last arrange
+        self._arranged_width = -1
+        self._place_due: _Place | None = None  # the reader's place, to keep at the next arrange
 
     async def start_turn(self, user_text: str) -> None:
         prompt = Static(Text("You: " + visible(user_text)), classes="user-turn")
         self._stream = StreamView(classes="answer")
+        if isinstance(self._stream, stream_view.StreamView):  # (benchmarks/tui.py swaps in a reference renderer)
+            self._stream.before_reflow = self._keep_place
         self._turns.append([prompt, self._stream])
         self._generation += 1
         await self.mount(prompt, self._stream)
@@ -92,6 +108,99 @@ class AnswerPane(VerticalScroll, can_focus=True):
         super().watch_scroll_y(old_value, new_value)
         if new_value < old_value:  # following only ever scrolls down: this is the person scrolling up to read
             self._follow_pending = False
+        if self._place_due is None and self._estimates_in_view(round(new_value)):
+            # Scrolled onto text not rendered at this width yet (after a resize): render it in the layout that goes
+            # with this scroll (a layout pass includes the scroll), keeping the text now at the top where it is.
+            self._keep_place()
+
+    # -- lazy re-rendering after a width change ------------------------------------------------------------------------
+    # After a resize an answer re-renders only what is near the view (StreamView estimates the rest). Its lines then
+    # move as estimates become real heights; the reader's text must not. Textual's own hook for this (what
+    # `Widget.anchor()` uses) is the arrangement: the compositor arranges a scrolling container's children, then reads
+    # its scroll offset. So `arrange` finds the reader's place in the previous arrangement, lets the answers render the
+    # lines the view will show, and sets the scroll offset, all before the frame is drawn: no frame shows a jump.
+    def _views(self) -> list[StreamView]:
+        return [child for child in self._nodes if isinstance(child, stream_view.StreamView)]
+
+    def _estimates_in_view(self, y: int) -> bool:
+        height = self.scrollable_content_region.height
+        for widget, region in self._placed:
+            if isinstance(widget, stream_view.StreamView) and region.y < y + height and region.bottom > y:
+                if widget.has_estimates(y - region.y, y + height - region.y):
+                    return True
+        return False
+
+    def _keep_place(self) -> None:
+        """Note where the reader is now; the next arrangement keeps that text at the top (or the end in view)."""
+        if self._place_due is None and self._placed:
+            self._place_due = self._reader_place()
+            self._clear_arrangement_cache()
+            self.refresh(layout=True)
+
+    def _reader_place(self) -> _Place | None:
+        if self.scroll_y >= self.max_scroll_y - 1:
+            return _END
+        y = round(self.scroll_y)
+        for widget, region in self._placed:
+            if region.bottom > y:
+                if isinstance(widget, stream_view.StreamView) and region.y <= y:
+                    return widget, widget.locate(y - region.y), 0
+                return widget, None, y - region.y
+        return None
+
+    def arrange(self, size: Size, optimal: bool = False) -> DockArrangeResult:
+        place, self._place_due = self._place_due, None
+        views = self._views()
+        if place is None and self._placed and (
+            size.width != self._arranged_width or any(view.estimated_chunks for view in views)
+        ):
+            place = self._reader_place()
+        result = super().arrange(size, optimal)
+        if place is not None and views:
+            result = self._settle(place, result, size, optimal, views)
+        self._placed = sorted(((p.widget, p.region) for p in result.placements), key=lambda item: item[1].y)
+        self._arranged_width = size.width
+        return result
+
+    def _settle(self, place: _Place, result: DockArrangeResult, size: Size, optimal: bool,
+                views: list[StreamView]) -> DockArrangeResult:
+        """Render what the view will show (and a screen above and below, so a page key lands on rendered lines) and
+        scroll so that `place` is at the top again; repeat while rendering moved lines (estimates were off)."""
+        height = size.height
+        top = round(self.scroll_y)
+        relaid = False
+        for _ in range(20):  # each round renders more chunks; in practice 1-3 rounds
+            regions = {p.widget: p.region for p in result.placements}
+            limit = max(0, result.total_region.bottom - height)
+            if place == _END:
+                top = limit
+            else:
+                widget, text_place, offset = place
+                region = regions.get(widget)
+                if region is not None:  # else the widget was removed: keep the offset
+                    y = region.y + (widget.position(text_place) if text_place is not None
+                                    and isinstance(widget, stream_view.StreamView) else offset)
+                    top = max(0, min(y, limit))
+            moved = False
+            for view in views:
+                region = regions.get(view)
+                if region is not None and region.y < top + 2 * height and region.bottom > top - height:
+                    moved = view.prepare(top - height - region.y, top + 2 * height - region.y) or moved
+            if not moved:
+                break
+            relaid = True
+            self._clear_arrangement_cache()
+            result = super().arrange(size, optimal)
+        if relaid:
+            # A scroll-only pass (no layout) updates no sizes: the content height and scrollbar catch up next frame.
+            # (No repaint flag: marking a widget dirty asks the compositor for its region, which it is computing now.)
+            self.refresh(layout=True, repaint=False)
+        if top != round(self.scroll_y):
+            self.set_reactive(AnswerPane.scroll_y, float(top))
+            self.set_reactive(AnswerPane.scroll_target_y, float(top))
+            if self._vertical_scrollbar is not None:  # as Textual's anchor does: no watcher runs mid-arrangement
+                self._vertical_scrollbar.set_reactive(ScrollBar.position, top)
+        return result
 
     # Keyboard scrolling jumps instead of animating (an animated page scroll repaints both linked panes about eight
     # times per key), and happens at once: Textual's default defers a scroll until after the next frame, so the frame
@@ -130,6 +239,7 @@ class AnswerPane(VerticalScroll, can_focus=True):
         self._generation += 1
         await self.remove_children()
         self._turns = []
+        self._placed = []
         self.queued = 0
         self.border_title = self.label
         self.border_subtitle = ""
