@@ -23,6 +23,11 @@
 (3) First paint: `python -m arena --config DEMO --db TMP tui` under a pseudo-terminal; time from spawn to the first
     output that contains the drawn header ("Quant Arena"). With the picker, and with `--matchup demo` (models load in
     the background).
+(5) A terminal resize with a long answer (434 KB, the size that blocked the UI for 2.7 s): one pane holds it, the
+    terminal narrows from 160 to 120 columns; time from the resize event until the first frame at the new size, with
+    the eager renderer (every chunk re-rendered at the new width at once, as before) and the lazy one (chunks near the
+    view), interleaved in the same run; with the reader following the end and reading the middle; then the next
+    `pageup` (key to repaint), which renders what scrolls into view.
 (4) A lone Escape through a real pseudo-terminal: from writing the ESC byte until the app's key handler sees it, with
     Textual's driver (ESCDELAY 100 ms, its default) and with the arena's (arena/tui/driver.py, ESCDELAY 25 ms). The
     latency benchmark above injects keys after the terminal parser, so it cannot see this wait.
@@ -65,6 +70,7 @@ import arena.tui  # noqa: E402,F401  first, as in the app: it sets Textual's fra
 from textual import events
 from textual._compositor import CompositorUpdate
 from textual.app import App, ComposeResult
+from textual.geometry import Size
 from textual.command import CommandPalette
 from textual.screen import Screen
 from textual.widgets import Input
@@ -80,6 +86,7 @@ from arena.engine.types import (
     TextDelta,
     Timings,
 )
+from arena.tui import gc_policy
 from arena.tui.app import ArenaApp
 from arena.tui.screens.help import HelpScreen
 from textual.widgets import Markdown
@@ -87,6 +94,7 @@ from textual.widgets import Markdown
 from arena.untrusted import visible
 from arena.tui.widgets import answer_pane
 from arena.tui.widgets.answer_pane import AnswerPane
+from arena.tui.widgets.stream_view import StreamView
 
 SIZE = (160, 48)
 FRAME_TIMEOUT_S = 30.0  # generous: on a machine loaded by other jobs a palette frame has taken over 5 s
@@ -494,6 +502,90 @@ def append_cost(lengths: list[int], appends: int, *, fragment_tokens: int = 2, w
     return out
 
 
+# --- (5) a terminal resize with a long answer -------------------------------------------------------------------------
+RESIZE_ANSWER_CHARS = 434_000
+RESIZE_TO = Size(120, SIZE[1])
+
+
+class EagerStreamView(StreamView):
+    """StreamView as it was: a width change re-renders every chunk at once."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(lazy=False, **kwargs)
+
+
+def long_answer(chars: int) -> str:
+    tokens = markdown_tokens(5)
+    parts: list[str] = []
+    total = 0
+    while total < chars:
+        parts.append(next(tokens))
+        total += len(parts[-1])
+    return "".join(parts)
+
+
+def resize_cost(runs: int) -> dict[str, dict[str, list[float]]]:
+    """{"eager"|"lazy": {"follow_ms", "follow_cpu_ms", "middle_ms", "middle_cpu_ms", "pageup_ms", "chunks_rendered",
+    "chunks"}: [one value per run]}: resize event to the first frame at the new size (wall and UI-thread CPU ms), chunks
+    rendered by the resize, then `pageup` to its frame."""
+    text = long_answer(RESIZE_ANSWER_CHARS)
+    out: dict[str, dict[str, list[float]]] = {"eager": {}, "lazy": {}}
+
+    async def one(mode: str, where: str) -> None:
+        app = PaneApp()
+        saved = answer_pane.StreamView
+        if mode == "eager":
+            answer_pane.StreamView = EagerStreamView  # type: ignore[misc]
+        try:
+            async with app.run_test(size=SIZE) as pilot:
+                pane = app.query_one("#pane-a", AnswerPane)
+                await pane.start_turn("Explain k-quants.")
+                await pane.append(text)
+                await pilot.pause(0.3)
+                gc_policy.settle()  # as the arena does when a turn has finished (arena/tui/gc_policy.py)
+                if where == "middle":
+                    pane.scroll_to(y=pane.max_scroll_y // 2, animate=False, immediate=True)
+                    await pilot.pause(0.3)
+                view = pane.query_one(StreamView)
+                renders = view.chunk_renders
+                driver = app._driver
+                fut = app.expect(lambda s: s._compositor.size == RESIZE_TO)
+                driver._size = RESIZE_TO  # type: ignore[union-attr]  # the headless driver's terminal size
+                t0, c0 = time.perf_counter(), time.thread_time()
+                app.post_message(events.Resize(RESIZE_TO, RESIZE_TO))  # what a driver posts on SIGWINCH
+                t1, c1 = await asyncio.wait_for(fut, 120)
+                got = out[mode]
+                got.setdefault(f"{where}_ms", []).append((t1 - t0) * 1000)
+                got.setdefault(f"{where}_cpu_ms", []).append((c1 - c0) * 1000)
+                got.setdefault("chunks_rendered", []).append(view.chunk_renders - renders)
+                got["chunks"] = [view.chunk_count]
+                await pilot.pause(0.3)
+                if where == "middle":
+                    before = pane.scroll_y
+                    fut = app.expect(lambda s: pane.scroll_y < before)
+                    event = events.Key("pageup", None)
+                    event.set_sender(app)
+                    pane.focus()
+                    await pilot.pause(0.1)
+                    t0, c0 = time.perf_counter(), time.thread_time()
+                    driver.send_message(event)  # type: ignore[union-attr]
+                    t1, c1 = await asyncio.wait_for(fut, 60)
+                    got.setdefault("pageup_ms", []).append((t1 - t0) * 1000)
+                    got.setdefault("pageup_cpu_ms", []).append((c1 - c0) * 1000)
+        finally:
+            answer_pane.StreamView = saved  # type: ignore[misc]
+
+    async def run() -> None:
+        for _ in range(runs):
+            for where in ("follow", "middle"):
+                for mode in ("eager", "lazy"):  # interleaved: load drifts affect both alike
+                    await one(mode, where)
+                    print(f"  resize ({mode}, {where}): {out[mode][f'{where}_ms'][-1]:.0f} ms", file=sys.stderr)
+
+    asyncio.run(run())
+    return out
+
+
 # --- (3) first paint -------------------------------------------------------------------------------------------------
 def first_paint(config_path: Path, db: Path, extra: list[str], timeout: float = 20.0) -> float:
     """Seconds from spawning `python -m arena ... tui` on a pty until the header is drawn."""
@@ -733,6 +825,27 @@ def main() -> int:
             for length in (100, 1_000, 5_000):
                 mean, med = ref[length]
                 lines.append(f"| {length:,} (reference: Textual Markdown widget) | {mean:.2f} | {med:.2f} | {med / ref[100][1]:.2f}x | {med / ref[1_000][1]:.2f}x | |")
+
+        print(f"  ({time.perf_counter() - t_start:.0f} s)\n(5) terminal resize with a {RESIZE_ANSWER_CHARS // 1000} KB answer", file=sys.stderr)
+        resize = resize_cost(1 if args.quick else 2)
+        eager, lazy = resize["eager"], resize["lazy"]
+        lines += [
+            "",
+            f"### Terminal resize {SIZE[0]} -> {RESIZE_TO.width} columns with a {RESIZE_ANSWER_CHARS // 1000} KB answer "
+            f"({lazy['chunks'][0]} chunks) in one pane: resize event to the first frame at the new size (median ms)",
+            "",
+            "| reader | eager (all chunks re-rendered) wall / UI CPU | lazy (near the view) wall / UI CPU | lazy / eager |",
+            "|---|---|---|---|",
+        ]
+        for where, name in (("follow", "following the end"), ("middle", "reading the middle")):
+            e, l = statistics.median(eager[f"{where}_ms"]), statistics.median(lazy[f"{where}_ms"])
+            lines.append(f"| {name} | {e:.0f} / {statistics.median(eager[f'{where}_cpu_ms']):.0f} | "
+                         f"{l:.0f} / {statistics.median(lazy[f'{where}_cpu_ms']):.0f} | **{l / e:.3f}x** |")
+        lines.append(f"| chunks rendered by the resize (median) | {statistics.median(eager['chunks_rendered']):.0f} | "
+                     f"{statistics.median(lazy['chunks_rendered']):.0f} | |")
+        lines.append(f"| next `pageup` after the resize, key to frame (reading the middle) | "
+                     f"{statistics.median(eager['pageup_ms']):.0f} | {statistics.median(lazy['pageup_ms']):.0f} | |")
+        summary["resize"] = {mode: {key: round(statistics.median(v), 1) for key, v in got.items()} for mode, got in resize.items()}
 
         print(f"  ({time.perf_counter() - t_start:.0f} s)\n(3) first paint", file=sys.stderr)
         fp: dict[str, list[float]] = {"picker": [], "--matchup demo (models load in background)": []}
