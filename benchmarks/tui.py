@@ -28,6 +28,9 @@
     the eager renderer (every chunk re-rendered at the new width at once, as before) and the lazy one (chunks near the
     view), interleaved in the same run; with the reader following the end and reading the middle; then the next
     `pageup` (key to repaint), which renders what scrolls into view.
+(6) Floor, in the same run: the same keys in a plain Textual app (PlainApp: the arena's layout and bindings built from
+    Textual's own widgets with next to nothing to draw, the same command palette and help screen), idle. What its keys
+    cost is Textual's cost of opening/closing a screen and moving focus on this machine, whatever the app draws.
 (4) A lone Escape through a real pseudo-terminal: from writing the ESC byte until the app's key handler sees it, with
     Textual's driver (ESCDELAY 100 ms, its default) and with the arena's (arena/tui/driver.py, ESCDELAY 25 ms). The
     latency benchmark above injects keys after the terminal parser, so it cannot see this wait.
@@ -73,7 +76,9 @@ from textual.app import App, ComposeResult
 from textual.geometry import Size
 from textual.command import CommandPalette
 from textual.screen import Screen
-from textual.widgets import Input
+from rich.text import Text as RichText
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Footer, Header, Input, Static
 
 from arena.config.types import Config, ModelSpec
 from arena.records import ModelFacts
@@ -87,8 +92,9 @@ from arena.engine.types import (
     Timings,
 )
 from arena.tui import gc_policy
+from arena.tui.actions import bindings as arena_bindings
 from arena.tui.app import ArenaApp
-from arena.tui.screens.help import HelpScreen
+from arena.tui.screens.help import HelpScreen, open_help
 from textual.widgets import Markdown
 
 from arena.untrusted import visible
@@ -301,8 +307,8 @@ async def _until(pilot: Any, predicate: Callable[[], bool], timeout: float = 120
         await pilot.pause(0.05)
 
 
-def _probes(app: BenchArenaApp, screen: Any, scroll: bool) -> list[Probe]:
-    pane = screen.query_one("#pane-a", AnswerPane)
+def _probes(app: Any, screen: Any, scroll: bool) -> list[Probe]:
+    pane = screen.query_one("#pane-a")
     probes: list[Probe] = [
         ("ctrl+p", lambda: lambda s: isinstance(s, CommandPalette)),
         ("escape", lambda: lambda s: s is screen and app.screen is screen),
@@ -325,7 +331,7 @@ def _probes(app: BenchArenaApp, screen: Any, scroll: bool) -> list[Probe]:
     return probes
 
 
-async def _presses(app: BenchArenaApp, probes: list[Probe], n: int, rng: random.Random, keep_going: Callable[[], bool],
+async def _presses(app: Any, probes: list[Probe], n: int, rng: random.Random, keep_going: Callable[[], bool],
                    cpu: list[float], cpu_by_key: dict[str, list[float]] | None = None) -> dict[str, list[float]]:
     """n presses cycling through probes; ms from key sent to the first frame showing it (UI-thread CPU ms over the
     same interval go to `cpu`). Stops early if keep_going turns false (the streaming phase ended) so no idle press
@@ -436,6 +442,87 @@ def latency_scenario(config: Config, db: Path, backend: Any, *, n: int, history:
             result["streaming"], result["idle"], result["cpu"] = streaming, idle, cpu
             result["cpu_streaming"], result["cpu_idle"] = cpu_streaming, cpu_idle
             print(f"  [{label}] done: {sum(map(len, streaming.values()))} streaming + {sum(map(len, idle.values()))} idle presses", file=sys.stderr)
+
+    asyncio.run(run())
+    return result
+
+
+# --- (6) floor: the same keys in a plain Textual app ------------------------------------------------------------------
+class PlainPane(VerticalScroll, can_focus=True):
+    """A scrolling pane as Textual ships it, styled and scrolled like AnswerPane (no animation), no StreamView."""
+
+    DEFAULT_CSS = AnswerPane.DEFAULT_CSS.replace("AnswerPane", "PlainPane")
+    action_page_up = AnswerPane.action_page_up
+    action_page_down = AnswerPane.action_page_down
+
+
+class PlainScreen(Screen[None]):
+    """The arena screen's layout and key bindings built from Textual's own widgets, with next to nothing to draw: the
+    header, two scrolling panes holding a few short lines, the vote bar, an Input and Textual's Footer. `ctrl+p` opens
+    the same command palette (same entries, same stylesheet), `?` the arena's help screen, `i` / escape move focus as in
+    the arena. What its keys cost is Textual's cost of switching screens and moving focus on this machine."""
+
+    BINDINGS = arena_bindings()
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False)
+        yield Static("Round 1  ·  category: general", id="round-info")
+        with Horizontal(id="panes"):
+            for pane_id in ("pane-a", "pane-b"):
+                with PlainPane(id=pane_id):
+                    yield Static("\n".join(f"line {i}" for i in range(200)))
+        yield Static(RichText("Vote: [1] A better  [2] B better  [3] tie  [4] both bad"), id="vote-bar")
+        yield Input(placeholder="Type a prompt for both models and press Enter", id="prompt")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#pane-a").focus()
+
+    def action_focus_prompt(self) -> None:
+        self.query_one("#prompt").focus()
+
+    def action_leave_prompt(self) -> None:
+        self.query_one("#pane-a").focus()
+
+    def action_help(self) -> None:
+        open_help(self.app)
+
+
+class PlainApp(FrameProbe, App[None]):
+    CSS_PATH = BenchArenaApp.CSS_PATH  # the arena's stylesheet: the same opaque command palette
+    COMMANDS = ArenaApp.COMMANDS  # the same palette entries
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._probe_init()
+
+    def on_mount(self) -> None:
+        self.push_screen(PlainScreen())
+        self.call_after_refresh(gc_policy.settle)
+
+    def _display(self, screen: Screen[Any], renderable: Any) -> None:
+        super()._display(screen, renderable)
+        self._frame(screen, renderable)
+
+
+def plain_scenario(n: int) -> dict[str, dict[str, list[float]]]:
+    """The latency scenario's idle phase in PlainApp: {"idle": {key: [ms]}, "cpu_idle": {key: [ms]}}."""
+    result: dict[str, dict[str, list[float]]] = {}
+
+    async def run() -> None:
+        app = PlainApp()
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause(0.5)
+            screen = app.screen
+            for pane in screen.query(PlainPane):
+                pane.scroll_end(animate=False, immediate=True)  # where the arena's panes are after an answer
+            await pilot.pause(0.2)
+            cpu: list[float] = []
+            cpu_idle: dict[str, list[float]] = {}
+            result["idle"] = await _presses(app, _probes(app, screen, scroll=True), n, random.Random(7), lambda: True,
+                                            cpu, cpu_idle)
+            result["cpu_idle"] = cpu_idle
+            print(f"  [plain Textual app] done: {sum(map(len, result['idle'].values()))} idle presses", file=sys.stderr)
 
     asyncio.run(run())
     return result
@@ -792,6 +879,17 @@ def main() -> int:
         summary["reference_streaming_p95_ms"] = round(_pct(_flat(ref["streaming"]), 0.95), 1)
         summary["streaming_p95_vs_reference"] = round(ratio, 3)
         lines.append(f"| StreamView vs reference renderer, streaming p95 over the same 4 keys | | | **{ratio:.2f}x** | | | | |")
+        plain = plain_scenario(presses)
+        lines.append(_row("plain Textual app, same keys (section 6 of the docstring): idle", _flat(plain["idle"]), None, "",
+                          [v for values in plain["cpu_idle"].values() for v in values]))
+        lines.append("| UI-thread CPU per key, median ms: arena idle / plain Textual app idle | | " + ", ".join(
+            f"`{key}` {cpu_by_key['idle'].get(key, float('nan')):.0f} / {_pct(plain['cpu_idle'][key], 0.5):.0f}"
+            for key in plain["idle"]) + " | | | | | |")
+        summary["plain_textual_idle"] = {
+            key: {"p50_ms": round(_pct(plain["idle"][key], 0.5), 1), "p95_ms": round(_pct(plain["idle"][key], 0.95), 1),
+                  "ui_cpu_median_ms": round(_pct(plain["cpu_idle"][key], 0.5), 1)}
+            for key in plain["idle"]
+        }
         if real:
             from arena.models.backend import ModelBackend
 

@@ -121,3 +121,37 @@ def test_arena_serve_serves_the_app_page(demo_config_path: Path, tmp_path: Path)
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_panes_wait_under_an_opaque_screen_and_catch_up_when_it_closes(demo_config, tmp_path: Path) -> None:
+    """While help (opaque, like the command palette) covers the arena, the panes are not fed (the text keeps in the
+    pacer); closing it shows everything, and voting opens as usual. The help screen is built once and reused."""
+
+    async def scenario() -> None:
+        app = ArenaApp(demo_config, tmp_path / "v.db", matchup_id="demo", seed=1, backend=fake_backend(LONG, delay_s=0.05))
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = app.screen
+            await _until(pilot, lambda: screen.round is not None)
+            await pilot.press(*"hi", "enter")
+            panes = screen._panes()
+            await _until(pilot, lambda: all(p.shown > 0 for p in panes))
+            await pilot.press("escape", "question_mark")
+            assert isinstance(app.screen, HelpScreen)
+            help_screen = app.screen
+            await _until(pilot, lambda: all(p.shown == p.queued for p in panes))  # appends sent before it opened
+            covered = [p.shown for p in panes]
+            await _until(pilot, lambda: not screen.runner.running, 30, "both answers to finish")
+            visible = screen.ctl.visible()
+            assert visible is not None and all(len(text) > 0 for text in visible[1])
+            await pilot.pause(0.3)  # three pane refreshes
+            assert [p.shown for p in panes] == covered  # nothing was fed under the help screen
+            assert not screen.voting_open
+            await pilot.press("escape")
+            await _until(pilot, lambda: screen.voting_open, 30, "voting to open once the panes caught up")
+            assert [p.shown for p in panes] == [len(LONG["gemma3-270m"]), len(LONG["smollm2-135m"])]
+            await pilot.press("question_mark")
+            assert app.screen is help_screen  # built once
+            await pilot.press("escape")
+            assert app.screen is screen
+
+    asyncio.run(scenario())

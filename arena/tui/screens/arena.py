@@ -362,7 +362,7 @@ class ArenaScreen(Screen[None]):
 
     async def _refresh_panes(self) -> None:
         """Draw what the pacer allows. Runs on the UI thread at REFRESH_HZ."""
-        if self.controller is None:
+        if self.controller is None or self._covered():
             return
         self._show_queue()
         shown = self.ctl.visible()
@@ -377,6 +377,14 @@ class ArenaScreen(Screen[None]):
         # only once the panes (not only the pacer) hold every character.
         if self.ctl.complete_if_shown((panes[0].shown, panes[1].shown)):
             await self._turn_complete()
+
+    def _covered(self) -> bool:
+        """An opaque screen is on top (the command palette, help, statistics): the panes cannot be seen, so they are not
+        fed until it closes (the pacer keeps the text; the next refresh after it closes draws it). Feeding them made
+        Textual repaint the covering screen over every changed pane region and put that work, and the appends, between
+        a key press and the frame that shows it (benchmarks/tui.py: closing the palette while both answers stream)."""
+        top = self.app.screen
+        return top is not self and top.styles.background.a >= 1
 
     def _turn_done(self) -> None:
         # The runner finished; the pacer may still be revealing text. Voting opens once everything is shown.
@@ -553,9 +561,9 @@ class ArenaScreen(Screen[None]):
         self.app.push_screen(StatsScreen(self.matchup_id))
 
     def action_help(self) -> None:
-        from arena.tui.screens.help import HelpScreen
+        from arena.tui.screens.help import open_help
 
-        self.app.push_screen(HelpScreen())
+        open_help(self.app)
 
     def action_pick_matchup(self) -> None:
         if self.controller is not None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rich.markdown import Markdown as RichMarkdown
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
@@ -64,3 +64,15 @@ class HelpScreen(ModalScreen[None]):
 
     async def action_dismiss(self, result: None = None) -> None:
         self.dismiss(None)
+
+
+HELP_SCREEN = "arena-help"
+
+
+def open_help(app: App[object]) -> None:
+    """Show the help screen, built once per app and kept (an installed screen): building it (mounting, styling and
+    drawing the Markdown) on every `?` cost ~30 ms of UI-thread CPU, and removing it after each close made Textual lay
+    out the screen below again (benchmarks/tui.py)."""
+    if not app.is_screen_installed(HELP_SCREEN):
+        app.install_screen(HelpScreen(), HELP_SCREEN)
+    app.push_screen(HELP_SCREEN)

@@ -145,6 +145,6 @@ class PickerScreen(Screen[None]):
                 self.app.push_screen(StatsScreen(option.id))
 
     def action_help(self) -> None:
-        from arena.tui.screens.help import HelpScreen
+        from arena.tui.screens.help import open_help
 
-        self.app.push_screen(HelpScreen())
+        open_help(self.app)
