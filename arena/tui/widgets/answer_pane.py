@@ -57,6 +57,8 @@ class AnswerPane(VerticalScroll, can_focus=True):
         self._placed: list[tuple[Widget, Region]] = []  # each child's region in the scrolled content, last arrange
         self._arranged_width = -1
         self._place_due: _Place | None = None  # the reader's place, to keep at the next arrange
+        self._margin_due = False  # the next arrange also renders a screen above and below the view
+        self._margin_scheduled = False
 
     async def start_turn(self, user_text: str) -> None:
         prompt = Static(Text("You: " + visible(user_text)), classes="user-turn")
@@ -132,10 +134,18 @@ class AnswerPane(VerticalScroll, can_focus=True):
 
     def _keep_place(self) -> None:
         """Note where the reader is now; the next arrangement keeps that text at the top (or the end in view)."""
-        if self._place_due is None and self._placed:
-            self._place_due = self._reader_place()
+        if self._placed:
+            if self._place_due is None:
+                self._place_due = self._reader_place()
             self._clear_arrangement_cache()
             self.refresh(layout=True)
+
+    def _render_margin(self) -> None:
+        """After a frame: render a screen above and below the view too, so the next page key finds its lines
+        rendered and its frame waits for no Markdown rendering."""
+        self._margin_scheduled = False
+        self._margin_due = True
+        self._keep_place()
 
     def _reader_place(self) -> _Place | None:
         if self.scroll_y >= self.max_scroll_y - 1:
@@ -164,9 +174,10 @@ class AnswerPane(VerticalScroll, can_focus=True):
 
     def _settle(self, place: _Place, result: DockArrangeResult, size: Size, optimal: bool,
                 views: list[StreamView]) -> DockArrangeResult:
-        """Render what the view will show (and a screen above and below, so a page key lands on rendered lines) and
-        scroll so that `place` is at the top again; repeat while rendering moved lines (estimates were off)."""
+        """Render what the view will show and scroll so that `place` is at the top again; repeat while rendering moved
+        lines (estimates were off). A screen above and below is rendered after the frame (`_render_margin`)."""
         height = size.height
+        margin, self._margin_due = (height if self._margin_due else 0), False
         top = round(self.scroll_y)
         relaid = False
         for _ in range(20):  # each round renders more chunks; in practice 1-3 rounds
@@ -184,13 +195,19 @@ class AnswerPane(VerticalScroll, can_focus=True):
             moved = False
             for view in views:
                 region = regions.get(view)
-                if region is not None and region.y < top + 2 * height and region.bottom > top - height:
-                    moved = view.prepare(top - height - region.y, top + 2 * height - region.y) or moved
+                if region is not None and region.y < top + height + margin and region.bottom > top - margin:
+                    moved = view.prepare(top - margin - region.y, top + height + margin - region.y) or moved
             if not moved:
                 break
             relaid = True
             self._clear_arrangement_cache()
             result = super().arrange(size, optimal)
+        if not margin and not self._margin_scheduled and any(
+            view.has_estimates(top - height - region.y, top + 2 * height - region.y)
+            for view in views if (region := regions.get(view)) is not None
+        ):
+            self._margin_scheduled = True
+            self.call_after_refresh(self._render_margin)
         if relaid:
             # A scroll-only pass (no layout) updates no sizes: the content height and scrollbar catch up next frame.
             # (No repaint flag: marking a widget dirty asks the compositor for its region, which it is computing now.)
