@@ -946,6 +946,9 @@ def main() -> int:
         summary["resize"] = {mode: {key: round(statistics.median(v), 1) for key, v in got.items()} for mode, got in resize.items()}
 
         print(f"  ({time.perf_counter() - t_start:.0f} s)\n(3) first paint", file=sys.stderr)
+        from arena.store import VoteStore
+
+        VoteStore(folder / "fp.db").close()  # an existing, up-to-date vote database: a normal start, not the first ever
         fp: dict[str, list[float]] = {"picker": [], "--matchup demo (models load in background)": []}
         for _ in range(1 if args.quick else 2):
             fp["picker"].append(first_paint(cfg_path, folder / "fp.db", []))

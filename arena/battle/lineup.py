@@ -21,11 +21,19 @@ from arena.engine.types import Engine
 from arena.errors import MemoryRefused, ModelError, UsageError
 from arena.models.backend import Backend
 from arena.stats.counts import AggRow
-from arena.stats.pair_choice import choose_pair
 from arena.records import ModelFacts
 
 LoadProgress = Callable[[str, float, str], None]  # (model id, fraction, message)
 PairChooser = Callable[[list[str], Sequence[AggRow], list[tuple[str, str]], random.Random], tuple[str, str]]
+
+
+def _choose_pair(models: list[str], rows: Sequence[AggRow], allowed: list[tuple[str, str]],
+                 rng: random.Random) -> tuple[str, str]:
+    """arena.stats.pair_choice.choose_pair, imported when a ladder first draws: it imports numpy (~0.1 s), which a
+    matchup never needs, before the TUI's first paint."""
+    from arena.stats.pair_choice import choose_pair
+
+    return choose_pair(models, rows, allowed, rng)
 
 
 @dataclass
@@ -61,7 +69,7 @@ class Lineup:
         budget_gb: float | None = None,
         force: bool = False,
         rng: random.Random | None = None,
-        chooser: PairChooser = choose_pair,
+        chooser: PairChooser | None = None,
     ) -> None:
         self.config = config
         self.record_id = record_id  # stored as the votes' matchup_id
@@ -72,7 +80,7 @@ class Lineup:
         self.budget_gb = budget_gb
         self.force = force
         self.rng = rng or random.Random()
-        self.chooser = chooser
+        self.chooser = chooser or _choose_pair
         self.candidates: list[tuple[str, str]] = []  # pairs that can play: both present, fit in memory together
         self.absent: list[str] = []  # models not on disk (their pairs are skipped)
         self.note: str | None = None  # to show once: a forced memory refusal, skipped models
@@ -89,7 +97,7 @@ class Lineup:
     @classmethod
     def for_ladder(
         cls, config: Config, ladder_id: str, backend: Backend, *, force: bool = False, rng: random.Random | None = None,
-        chooser: PairChooser = choose_pair,
+        chooser: PairChooser | None = None,
     ) -> Lineup:
         if ladder_id not in config.ladders:
             from arena.config.yamlsafe import suggest

@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gguf import GGML_QUANT_SIZES, GGMLQuantizationType, LlamaFileType
 
 from arena.errors import ModelError
 
@@ -137,6 +136,8 @@ class GGUFFacts:
 
 def file_type_name(value: int) -> str:
     """general.file_type number -> llama.cpp's name ("Q4_K_M", "F16", ...)."""
+    from gguf import LlamaFileType  # here, not at import: gguf imports numpy (~0.1 s before the TUI's first paint)
+
     try:
         name = LlamaFileType(value).name
     except ValueError:
@@ -147,6 +148,8 @@ def file_type_name(value: int) -> str:
 
 
 def _type_name(code: int) -> str:
+    from gguf import GGMLQuantizationType
+
     try:
         return GGMLQuantizationType(code).name
     except ValueError:
@@ -214,6 +217,8 @@ class _Cursor:
 
 
 def _tensor_nbytes(type_code: int, n_elements: int) -> int | None:
+    from gguf import GGML_QUANT_SIZES, GGMLQuantizationType
+
     try:
         block, type_size = GGML_QUANT_SIZES[GGMLQuantizationType(type_code)]
     except (ValueError, KeyError):

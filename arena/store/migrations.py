@@ -9,11 +9,13 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from arena.errors import StoreError
 from arena.store import db as dbmod
+
+if TYPE_CHECKING:  # imported when a migration runs: sqlite-utils imports pandas and numpy when they are installed
+    import sqlite_utils  # (0.4 s here), which every start of the TUI paid for a database that is already up to date
 
 # PRAGMA application_id marks the file as an arena vote DB ("QARN"), so `arena merge` and --db can refuse other files.
 APPLICATION_ID = 0x5141524E
@@ -171,6 +173,10 @@ def check_is_arena_db(conn: sqlite3.Connection, path: Path) -> int:
 def migrate(conn: sqlite3.Connection, path: Path, upto: int = LATEST) -> int:
     """Bring the DB to version `upto` (default: latest); returns the version reached. Safe against concurrent openers."""
     version = check_is_arena_db(conn, path)
+    if version >= upto:
+        return version
+    import sqlite_utils
+
     db = sqlite_utils.Database(conn, execute_plugins=False)
     for number in range(version + 1, upto + 1):
         with dbmod.write(conn, path, f"upgrade (migration {number})"):

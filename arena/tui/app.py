@@ -15,8 +15,6 @@ from textual.content import Content
 from textual.notifications import SeverityLevel
 from textual.driver import Driver
 
-from arena.battle.runner import TurnRunner
-from arena.battle.lineup import Contenders, Lineup
 from arena.config.types import Config, DisplayPolicy
 from arena.models.backend import Backend, ModelBackend
 from arena.prompts.types import Prompt, Suite
@@ -27,6 +25,9 @@ from arena.untrusted import one_line, visible
 from arena.tui.input_flood import coalescing
 
 if TYPE_CHECKING:
+    # The arena screen imports the lineup and runner when a matchup opens; the picker's first paint does not need them.
+    from arena.battle.lineup import Contenders, Lineup
+    from arena.battle.runner import TurnRunner
     from arena.team.backend import TeamHealth
 
 # Termination signals that must end the app like ctrl+q does (terminal restored, models unloaded): a plain SIGTERM or
