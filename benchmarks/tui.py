@@ -778,6 +778,46 @@ def escape_latency(driver: str, n: int, env_extra: dict[str, str]) -> list[float
     return out
 
 
+# --- profile summary ---------------------------------------------------------------------------------------------------
+_PLUMBING = ("asyncio", "message_pump.py", "_callback.py", "textual/events.py", "textual/timer.py", "_context.py",
+             "contextlib.py", "selectors.py")  # dispatch frames: every function runs under them
+
+
+def _owner(filename: str) -> str:
+    """Which code a function belongs to: ours (arena/, benchmarks/), textual, rich, markdown_it, Python, other."""
+    if f"{os.sep}arena{os.sep}" in filename and "site-packages" not in filename:
+        return "ours"
+    if f"{os.sep}benchmarks{os.sep}" in filename:
+        return "ours (benchmark)"
+    for package in ("textual", "rich", "markdown_it"):
+        if f"site-packages{os.sep}{package}{os.sep}" in filename:
+            return package
+    return "Python" if filename.startswith("~") or "python3." in filename else "other"
+
+
+def profile_summary(stats: pstats.Stats, top: int = 18) -> str:
+    """Own time by owner (where the CPU went), then the functions with the most cumulative time, leaving out the event
+    loop and message dispatch every function runs under, each with its owner and file."""
+    raw: dict[Any, Any] = stats.stats  # type: ignore[attr-defined]
+    total = sum(tt for (_, _, tt, _, _) in raw.values()) or 1e-9
+    by_owner: dict[str, float] = {}
+    for (filename, _, _), (_, _, tt, _, _) in raw.items():
+        by_owner[_owner(filename)] = by_owner.get(_owner(filename), 0.0) + tt
+    # Time spent under our code, whoever's code ran there (e.g. Rich rendering an answer chunk for StreamView): the
+    # cumulative time of our functions that no other function of ours called.
+    ours = {key for key in raw if _owner(key[0]) == "ours"}
+    under_ours = sum(raw[key][3] for key in ours if not any(caller in ours for caller in raw[key][4]))
+    out = [f"own time {total:.3f} s: " + ", ".join(f"{owner} {tt / total:.0%}" for owner, tt in
+                                                  sorted(by_owner.items(), key=lambda item: -item[1]))
+           + f"; under our functions (their callees included): {under_ours / total:.0%}"]
+    rows = sorted(((key, value) for key, value in raw.items()
+                   if key[0] != "~" and not any(part in key[0] for part in _PLUMBING)), key=lambda item: -item[1][3])
+    for (filename, line, function), (_, calls, _, cumulative, _) in rows[:top]:
+        where = filename.split("site-packages" + os.sep)[-1].replace(str(REPO) + os.sep, "")
+        out.append(f"  {cumulative / total:5.1%} cum  {calls:6d} calls  [{_owner(filename)}] {where}:{line} {function}")
+    return "\n".join(out)
+
+
 # --- main ------------------------------------------------------------------------------------------------------------
 def demo_config(folder: Path, max_tokens: int) -> Path:
     import importlib.util
@@ -972,7 +1012,7 @@ def main() -> int:
     if PROFILE:
         for name, profiler in sorted(PROFILES.items()):
             print(f"\n=== profile: {name} (cProfile; its overhead inflates the times, compare within a key) ===", file=sys.stderr)
-            pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(25)
+            print(profile_summary(pstats.Stats(profiler)), file=sys.stderr)
     if args.json:
         print("\n".join(lines), file=sys.stderr)
         print(json.dumps(summary))
