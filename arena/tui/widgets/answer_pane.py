@@ -56,6 +56,7 @@ class AnswerPane(VerticalScroll, can_focus=True):
         self._follow_pending = False  # a scroll to the end is due after the next refresh
         self._placed: list[tuple[Widget, Region]] = []  # each child's region in the scrolled content, last arrange
         self._arranged_width = -1
+        self._arranged_height = 0  # of the view (the size the children were last arranged in)
         self._place_due: _Place | None = None  # the reader's place, to keep at the next arrange
         self._margin_due = False  # the next arrange also renders a screen above and below the view
         self._margin_scheduled = False
@@ -125,9 +126,12 @@ class AnswerPane(VerticalScroll, can_focus=True):
         return [child for child in self._nodes if isinstance(child, stream_view.StreamView)]
 
     def _estimates_in_view(self, y: int) -> bool:
-        height = self.scrollable_content_region.height
+        # Cheap when there is nothing to render (the usual case: every scroll while following the stream comes here).
+        # No region queries: asking Textual for a widget's region right after a layout rebuilds its full map.
+        height = self._arranged_height
         for widget, region in self._placed:
-            if isinstance(widget, stream_view.StreamView) and region.y < y + height and region.bottom > y:
+            if isinstance(widget, stream_view.StreamView) and widget.estimated_chunks and region.y < y + height \
+                    and region.bottom > y:
                 if widget.has_estimates(y - region.y, y + height - region.y):
                     return True
         return False
@@ -169,7 +173,7 @@ class AnswerPane(VerticalScroll, can_focus=True):
         if place is not None and views:
             result = self._settle(place, result, size, optimal, views)
         self._placed = sorted(((p.widget, p.region) for p in result.placements), key=lambda item: item[1].y)
-        self._arranged_width = size.width
+        self._arranged_width, self._arranged_height = size.width, size.height
         return result
 
     def _settle(self, place: _Place, result: DockArrangeResult, size: Size, optimal: bool,
