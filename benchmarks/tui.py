@@ -48,6 +48,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import gc
 import json
 import pstats
 import os
@@ -290,6 +291,39 @@ class reference_renderer:
         answer_pane.StreamView = self._saved  # type: ignore[misc]
 
 
+# --- where a slow press's time went ----------------------------------------------------------------------------------
+class GcClock:
+    """Milliseconds spent in Python's garbage collections so far, on any thread (gc.callbacks), so a press's time can
+    be split into collections, other UI-thread CPU and time the UI thread was not running at all."""
+
+    total_ms = 0.0
+    _started = 0.0
+
+    @classmethod
+    def callback(cls, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            cls._started = time.perf_counter()
+        else:
+            cls.total_ms += (time.perf_counter() - cls._started) * 1000
+
+
+gc.callbacks.append(GcClock.callback)
+SCENARIO = [""]  # the running latency scenario's label, for PRESS_LOG
+PRESS_LOG: list[tuple[str, str, str, float, float, float]] = []  # (scenario, phase, key, wall ms, CPU ms, GC ms)
+
+
+def tail_split(scenario: str, phase: str, over_ms: float = 50.0) -> dict[str, float]:
+    """Of the presses slower than over_ms: how many, and the share of their summed time spent in garbage collection,
+    in other UI-thread CPU, and off the CPU (the thread runnable or waiting: on this 2-core machine, mostly other
+    processes)."""
+    slow = [(wall, cpu, collect) for (s, p, _, wall, cpu, collect) in PRESS_LOG if s == scenario and p == phase and wall > over_ms]
+    total = sum(wall for wall, _, _ in slow) or 1e-9
+    collect = sum(min(c, cpu) for _, cpu, c in slow)
+    cpu = sum(cpu for _, cpu, _ in slow)
+    return {"presses": len(slow), "of": sum(1 for (s, p, *_) in PRESS_LOG if s == scenario and p == phase),
+            "gc_share": collect / total, "other_cpu_share": (cpu - collect) / total, "off_cpu_share": max(0.0, 1 - cpu / total)}
+
+
 # --- (1) latency -----------------------------------------------------------------------------------------------------
 Probe = tuple[str, Callable[[], Callable[[Screen[Any]], bool]]]
 
@@ -350,7 +384,7 @@ async def _presses(app: Any, probes: list[Probe], n: int, rng: random.Random, ke
         event = events.Key(key, None)
         event.set_sender(app)
         profiler = PROFILES.setdefault(f"{PROFILE_PHASE[0]} {label}", cProfile.Profile()) if PROFILE else None
-        t0, c0 = time.perf_counter(), time.thread_time()
+        t0, c0, g0 = time.perf_counter(), time.thread_time(), GcClock.total_ms
         if profiler:
             profiler.enable()
         driver.send_message(event)
@@ -366,6 +400,7 @@ async def _presses(app: Any, probes: list[Probe], n: int, rng: random.Random, ke
             cpu.append((c1 - c0) * 1000)
             if cpu_by_key is not None:
                 cpu_by_key.setdefault(label, []).append((c1 - c0) * 1000)
+            PRESS_LOG.append((SCENARIO[0], PROFILE_PHASE[0], label, (t1 - t0) * 1000, (c1 - c0) * 1000, GcClock.total_ms - g0))
         i += 1
     return out
 
@@ -398,6 +433,7 @@ def latency_scenario(config: Config, db: Path, backend: Any, *, n: int, history:
     cpu_streaming: dict[str, list[float]] = {}
     cpu_idle: dict[str, list[float]] = {}
     rng = random.Random(7)
+    SCENARIO[0] = label
 
     async def run() -> None:
         app = BenchArenaApp(config, db, matchup_id="demo", seed=3, backend=backend)
@@ -509,6 +545,9 @@ def plain_scenario(n: int) -> dict[str, dict[str, list[float]]]:
     """The latency scenario's idle phase in PlainApp: {"idle": {key: [ms]}, "cpu_idle": {key: [ms]}}."""
     result: dict[str, dict[str, list[float]]] = {}
 
+    SCENARIO[0] = "plain Textual app"
+    PROFILE_PHASE[0] = "idle"
+
     async def run() -> None:
         app = PlainApp()
         async with app.run_test(size=SIZE) as pilot:
@@ -525,6 +564,7 @@ def plain_scenario(n: int) -> dict[str, dict[str, list[float]]]:
             print(f"  [plain Textual app] done: {sum(map(len, result['idle'].values()))} idle presses", file=sys.stderr)
 
     asyncio.run(run())
+    PROFILE_PHASE[0] = "streaming"
     return result
 
 
@@ -889,12 +929,17 @@ def main() -> int:
         lines.append("| UI-thread CPU per key, median ms (streaming / idle) | | " + ", ".join(
             f"`{key}` {cpu_by_key['streaming'].get(key, float('nan')):.0f} / {cpu_by_key['idle'].get(key, float('nan')):.0f}"
             for key in scripted["idle"]) + " | | | | | |")
+        split = tail_split("scripted 40 tok/s", "streaming")
+        lines.append(f"| streaming presses over 50 ms: {split['presses']} of {split['of']}; their time: garbage collection "
+                     f"{split['gc_share']:.0%}, other UI-thread CPU {split['other_cpu_share']:.0%}, UI thread not running "
+                     f"{split['off_cpu_share']:.0%} | | | | | | | |")
         summary: dict[str, Any] = {
             "streaming_p50_ms": round(_pct(_flat(scripted["streaming"]), 0.5), 1),
             "streaming_p95_ms": round(_pct(_flat(scripted["streaming"]), 0.95), 1),
             "idle_p50_ms": round(_pct(_flat(scripted["idle"]), 0.5), 1),
             "idle_p95_ms": round(_pct(_flat(scripted["idle"]), 0.95), 1),
             "streaming_ui_cpu_p50_ms": round(_pct(scripted["cpu"]["streaming"], 0.5), 1),
+            "streaming_over_50ms": {key: round(value, 3) for key, value in split.items()},
             "keys": {
                 key: {
                     "streaming_p50_ms": round(_pct(scripted["streaming"][key], 0.5), 1) if scripted["streaming"][key] else None,
