@@ -8,7 +8,8 @@
     ctrl+p, the arena screen again for escape, pane A's scroll offset for pageup/pagedown, the help screen for `?`,
     the prompt's focus for `i` and the escape that leaves it. Presses are spaced by random
     gaps so they land at every phase of the 10 Hz pane refresh. Measured with both panes streaming and, in the same
-    run, with the panes idle (the baseline). Two sources of streaming text:
+    run, with the panes idle (the baseline). The streaming presses slower than 50 ms are split into garbage collection
+    (gc.callbacks), other UI-thread CPU and time the UI thread did not run. Two sources of streaming text:
       - scripted: a benchmark-local engine emitting markdown (paragraphs, lists, code fences) at 40 tokens/s per side;
       - real: the two offline demo models (Gemma-3-270M, SmolLM2-135M) via llama.cpp, competing with the UI for the
         machine's 2 cores (skip with --no-real).
@@ -22,7 +23,7 @@
     measured with the same latency scenario (scripted) and, with --reference, the same append-cost scenario.
 (3) First paint: `python -m arena --config DEMO --db TMP tui` under a pseudo-terminal; time from spawn to the first
     output that contains the drawn header ("Quant Arena"). With the picker, and with `--matchup demo` (models load in
-    the background).
+    the background); the vote database exists and is up to date (a normal start, not the first ever).
 (5) A terminal resize with a long answer (434 KB, the size that blocked the UI for 2.7 s): one pane holds it, the
     terminal narrows from 160 to 120 columns; time from the resize event until the first frame at the new size, with
     the eager renderer (every chunk re-rendered at the new width at once, as before) and the lazy one (chunks near the
@@ -35,9 +36,10 @@
     Textual's driver (ESCDELAY 100 ms, its default) and with the arena's (arena/tui/driver.py, ESCDELAY 25 ms). The
     latency benchmark above injects keys after the terminal parser, so it cannot see this wait.
 
-Run: .venv/bin/python benchmarks/tui.py             (3-4 minutes on an idle 2-core machine, longer under load)
-     .venv/bin/python benchmarks/tui.py --quick     (fewer presses and appends, no real models)
-     add --json for one JSON object on stdout (tables on stderr); --profile for a cProfile of each key (stderr)
+Run: .venv/bin/python benchmarks/tui.py             (~4 minutes on a 2-core machine, longer under load)
+     .venv/bin/python benchmarks/tui.py --quick     (fewer presses, appends and resizes, no real models; ~2 minutes)
+     add --json for one JSON object on stdout (tables on stderr); --profile for a cProfile summary of each key (stderr:
+     own time by owner, ours / Textual / Rich / Python, and the top functions by cumulative time with where they live)
 
 Targets (DESIGN.md): keypress-to-repaint p95 < 50 ms while both panes stream; display cost per token independent of
 answer length; first paint < 1.5 s.
