@@ -89,6 +89,7 @@ class LeaseQueue:
         with self._cond:
             if self._closed:
                 raise Cancelled("the team server is shutting down")
+            self._grant_next_if_idle()
             if self._lease is None and not self._turns:
                 self._grant(session, voter)
             if self._may_run(session):
@@ -99,6 +100,7 @@ class LeaseQueue:
                 with self._cond:
                     if self._closed:
                         raise Cancelled("the team server is shutting down")
+                    self._grant_next_if_idle()
                     if self._may_run(session):
                         self._dequeue(session, voter, granted=True)
                         return self._take(t0, queued=True)
@@ -114,6 +116,7 @@ class LeaseQueue:
         except BaseException:
             with self._cond:
                 self._dequeue(session, voter, granted=False)
+                self._grant_next_if_idle()
                 self._cond.notify_all()
             raise
 
@@ -146,6 +149,12 @@ class LeaseQueue:
         self._lease = _Lease(next(self._numbers), session, voter, idle_since=self._clock())
         self.granted.append(session)
         self.grants += 1
+
+    def _grant_next_if_idle(self) -> None:
+        """Nobody holds the lease but someone waits: the head of the line gets it. (A waiting request that stepped
+        back into line after its session's unused lease ran out must not leave the queue with no holder.)"""
+        if self._lease is None and self._turns:
+            self._end_lease()
 
     def _end_lease(self) -> None:
         self._lease = None
@@ -215,7 +224,12 @@ class LeaseQueue:
         with self._cond:
             while not self._closed:
                 lease = self._lease
-                if lease is not None and lease.in_flight == 0:
+                if lease is not None and lease.started == 0 and self._waiting.get(lease.session, 0) > 0:
+                    # Granted to a request that waits but has not picked it up yet (its thread is writing a keep-alive
+                    # or not scheduled): ending the lease now would pass its turn by. It picks it up, or gives up
+                    # (client gone), which wakes this thread.
+                    self._cond.wait(self.grace_s)
+                elif lease is not None and lease.in_flight == 0:
                     left = lease.idle_since + self.grace_s - self._clock()
                     if left <= 0:
                         self._end_lease()
