@@ -355,21 +355,26 @@ class StreamView(Widget):
         if index < 0 or y >= self._height:
             return Strip.blank(width, style)
         chunk = self._chunks[index]
-        if chunk.width != width:
+        before = self._height
+        while chunk.width != width:
             # Not asked for by the container before being drawn (a StreamView outside AnswerPane, or a frame between a
-            # scroll and its layout): render it now, and lay out again if that moved the lines below it.
+            # scroll and its layout): render it now, and lay out again if that moved the lines below it. Its real
+            # height can differ from the estimate, so line y may now fall into another chunk still at the old width:
+            # repeat until the chunk under y is rendered at this width.
             self._render(index, width)
-            before = self._height
             if len(chunk.lines) != self._heights[index] and self.before_reflow is not None:
                 self.before_reflow()
             self._measure(width)
-            if self._height != before:
-                self.refresh(layout=True)
             if y >= self._height:
-                return Strip.blank(width, style)
+                break
             index = bisect_right(self._starts, y) - 1
             chunk = self._chunks[index]
-        strip = chunk.lines[y - self._starts[index]]
+        if self._height != before:
+            self.refresh(layout=True)
+        offset = y - self._starts[index]
+        if y >= self._height or not 0 <= offset < len(chunk.lines):
+            return Strip.blank(width, style)
+        strip = chunk.lines[offset]
         if (selection := self.text_selection) is not None:
             strip = self._select(strip, y, selection)
         return strip.crop_extend(0, width, style).apply_style(style).apply_offsets(0, y)
