@@ -44,6 +44,11 @@ def test_names_accepted_and_stored_exactly(typed: str, stored: str) -> None:
         ("ada\u2066x", "U+2066"),
         ("a\u2028b", "U+2028"),
         ("a\ud800", "U+D800"),
+        ("bob\u200b", "invisible formatting character (U+200B, character 4)"),  # would look like "bob"
+        ("b\u200dob", "U+200D"),  # a joiner between letters joins nothing visible
+        ("\ufeffbob", "U+FEFF"),
+        ("bo\u00adb", "U+00AD"),
+        ("bob\u200e", "U+200E"),
     ],
 )
 def test_names_refused_with_a_reason(typed: str, words: str) -> None:

@@ -35,6 +35,12 @@ def _refused_char(ch: str) -> bool:
     return ch in _BIDI or unicodedata.category(ch) in ("Cc", "Cs", "Zl", "Zp")
 
 
+def _joins_emoji(name: str, i: int) -> bool:
+    """A zero-width joiner between two symbols, as inside an emoji sequence (👩\u200d💻), shows as one glyph."""
+    return (name[i] == "\u200d" and 0 < i < len(name) - 1
+            and unicodedata.category(name[i - 1]) == "So" and unicodedata.category(name[i + 1]) == "So")
+
+
 def check_voter_name(value: str) -> VoterCheck:
     """1 to MAX_VOTER_CHARS characters after stripping outer whitespace, none of them a control character."""
     name = value.strip()
@@ -46,6 +52,13 @@ def check_voter_name(value: str) -> VoterCheck:
         if _refused_char(ch):
             return VoterCheck(
                 reason=f"The name contains a control character (U+{ord(ch):04X}, character {position}): "
+                "use letters, digits, spaces and punctuation only."
+            )
+        if unicodedata.category(ch) == "Cf" and not _joins_emoji(name, position - 1):
+            # Zero-width spaces and joiners, word joiners, BOM, soft hyphens, bidi marks: invisible, so "bob" and
+            # "bob\u200b" would be two voters that look like one in every per-voter table and agreement statistic.
+            return VoterCheck(
+                reason=f"The name contains an invisible formatting character (U+{ord(ch):04X}, character {position}): "
                 "use letters, digits, spaces and punctuation only."
             )
     return VoterCheck(name=name)
