@@ -265,6 +265,17 @@ class Supervisor:
                 if not self._started.is_set() and all(s.state is State.UP for s in self._servers.values()):
                     self._started.set()
         except BaseException as exc:  # noqa: BLE001 - the start must never hang on a keeper bug
+            if self._started.is_set():
+                # After start-up nobody reads _start_error: without this, sessions would be told "restarting" forever
+                # and the host's terminal would print nothing. Every server is reported down (a keeper bug or, e.g., no
+                # free port or file handle for a restart); the detail, which may name a model, only in the host's log.
+                sys.stderr.write(f"arena serve --team: the model-server supervisor stopped: {exc!r}\n")
+                self._terminate_all()
+                with self._lock:
+                    for server in self._servers.values():
+                        server.state = State.DOWN
+                self._event("the model-server supervisor stopped: every model server is down; restart `arena serve --team`")
+                return
             self._start_error = self._start_error or ServerStartError(f"The model-server supervisor failed: {exc!r}")
             self._started.set()
         finally:
