@@ -9,7 +9,6 @@ import json
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -23,6 +22,7 @@ from arena.prompts.types import Prompt, Suite
 from arena.tui.app import ArenaApp
 from arena.tui.screens.arena import ArenaScreen
 from tests.conftest import write_demo_config
+from tests.support.pilot import spy_notifications, wait_for
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -63,27 +63,6 @@ def mini_suite(tmp_path_factory: pytest.TempPathFactory) -> Suite:
     path = tmp_path_factory.mktemp("suite") / "mini.yaml"
     path.write_text(MINI_SUITE, encoding="utf-8")
     return load_suite(str(path))
-
-
-async def wait_for(pilot, predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        await pilot.pause(0.1)
-
-
-def spy_notifications(app: ArenaApp) -> list[str]:
-    """Record what the app tells the user (toasts expire, so they are captured as they are raised)."""
-    seen: list[str] = []
-    notify = app.notify
-
-    def recording(message: str, *args, **kwargs):  # type: ignore[no-untyped-def]
-        seen.append(str(message))
-        return notify(message, *args, **kwargs)
-
-    app.notify = recording  # type: ignore[method-assign]
-    return seen
 
 
 async def play_suite_round(pilot, screen: ArenaScreen, expected: Prompt, round_no: int, vote_key: str) -> None:

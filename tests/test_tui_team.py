@@ -24,22 +24,9 @@ from arena.tui.screens.picker import PickerScreen
 from arena.tui.screens.stats import StatsScreen
 from arena.tui.screens.voter import VoterScreen
 from tests.support.fake_engine import fake_backend
-from tests.support.pilot import wait_for
+from tests.support.pilot import spy_notifications, wait_for
 
 GATEWAY = "http://127.0.0.1:9/v1"  # never contacted in these tests: it marks the session as a team session
-
-
-def spy_notifications(app: ArenaApp) -> list[str]:
-    """What the app tells the person (toasts expire, so they are captured as they are raised)."""
-    seen: list[str] = []
-    notify = app.notify
-
-    def recording(message: str, *args, **kwargs):  # type: ignore[no-untyped-def]
-        seen.append(str(message))
-        return notify(message, *args, **kwargs)
-
-    app.notify = recording  # type: ignore[method-assign]
-    return seen
 
 
 def error_text(app: ArenaApp) -> str:
